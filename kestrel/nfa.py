@@ -1,0 +1,334 @@
+"""State machines for multi-event queries: sequence, join and sample.
+
+A sequence of n steps is an NFA with n-1 waiting states. Each state holds
+the partial matches waiting for the next step in a dict keyed by the join
+value, so an event finds the one partial it can extend with a hash lookup.
+As in eql and Elasticsearch, one partial is kept per (state, key): a newer
+event for the same step and key replaces the older one. Steps are tried from
+last to first so one event never extends a partial it just created.
+
+Memory is bounded: each matcher holds at most ``max_partials`` partial
+matches; past that the oldest is evicted and counted. ``maxspan`` expiry is
+by event time and needs no timers: dict insertion order is the age order, so
+expired partials are popped from the front as new ones arrive.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+Emit = Callable[[list, int | None, dict | None], None]
+
+
+@dataclass(slots=True)
+class CompiledStep:
+    """One step, compiled: its event type, predicate and join key."""
+
+    event_type: str | None
+    pred: Callable[..., bool]
+    key: Callable[..., Any]
+    uses_aliases: bool = False
+    alias: str | None = None
+    missing: bool = False
+    fork: bool = False
+
+    def accepts(self, types: tuple) -> bool:
+        return self.event_type is None or self.event_type in types
+
+
+@dataclass(slots=True)
+class Partial:
+    events: tuple
+    start: int
+    aliases: dict | None = None
+
+
+_NO_KEY = object()
+
+
+@dataclass
+class MatcherStats:
+    partials: int = 0
+    evictions: int = 0
+    expired: int = 0
+    completed: int = 0
+
+
+class SequenceMatcher:
+    """``sequence [by k] [with maxspan=T] [..] [..] [until [..]]``."""
+
+    def __init__(
+        self,
+        steps: list[CompiledStep],
+        until: CompiledStep | None,
+        maxspan_ns: int | None,
+        max_partials: int,
+        *,
+        missing_before: list[list[CompiledStep]] | None = None,
+        missing_after: list[CompiledStep] | None = None,
+    ) -> None:
+        self.steps = steps
+        self.until = until
+        self.maxspan = maxspan_ns
+        self.max_partials = max_partials
+        n = len(steps)
+        # slots[k] holds partials that matched steps 0..k and wait for step k+1.
+        self.slots: list[dict[Any, Partial]] = [dict() for _ in range(max(n - 1, 1))]
+        self.stats = MatcherStats()
+        self._count = 0
+        # missing_before[k]: ![..] steps between real step k-1 and k (k=0: leading).
+        self.missing_before = missing_before or [[] for _ in range(n)]
+        self.missing_after = missing_after or []
+        self._leading_seen: dict[Any, deque] = {}
+        self._pending: dict[Any, list[tuple[int, tuple]]] = {}
+        self.has_missing = any(self.missing_before) or bool(self.missing_after)
+
+    # -- bookkeeping ---------------------------------------------------
+    def _store(self, k: int, key: Any, partial: Partial, now: int | None) -> None:
+        slot = self.slots[k]
+        if key in slot:
+            del slot[key]  # re-insert at the end: dict order stays age order
+            self._count -= 1
+        if self.maxspan is not None and now is not None:
+            self._expire_front(slot, now)
+        if self._count >= self.max_partials:
+            self._evict_oldest()
+        slot[key] = partial
+        self._count += 1
+
+    def _expire_front(self, slot: dict, now: int) -> None:
+        limit = now - self.maxspan  # type: ignore[operator]
+        while slot:
+            first = next(iter(slot))
+            if slot[first].start >= limit:
+                return
+            del slot[first]
+            self._count -= 1
+            self.stats.expired += 1
+
+    def _evict_oldest(self) -> None:
+        oldest_k = -1
+        oldest_start = None
+        for k, slot in enumerate(self.slots):
+            if slot:
+                p = slot[next(iter(slot))]
+                if oldest_start is None or p.start < oldest_start:
+                    oldest_k, oldest_start = k, p.start
+        if oldest_k >= 0:
+            slot = self.slots[oldest_k]
+            del slot[next(iter(slot))]
+            self._count -= 1
+            self.stats.evictions += 1
+
+    def _pop_key(self, key: Any) -> None:
+        for slot in self.slots:
+            if slot.pop(key, None) is not None:
+                self._count -= 1
+
+    @property
+    def live_partials(self) -> int:
+        return self._count
+
+    # -- the per-event path -------------------------------------------
+    def feed(self, e: dict, ts: int | None, types: tuple, emit: Emit) -> None:
+        if self.has_missing:
+            self._missing_events(e, ts, types, emit)
+        until = self.until
+        if until is not None and until.accepts(types) and until.pred(e):
+            key = until.key(e)
+            if key is not _NO_KEY:
+                self._pop_key(key)
+                self._pending.pop(key, None)
+        steps = self.steps
+        last = len(steps) - 1
+        maxspan = self.maxspan
+        for k in range(last, -1, -1):
+            step = steps[k]
+            if not step.accepts(types):
+                continue
+            if k == 0:
+                if not step.pred(e):
+                    continue
+                key = step.key(e)
+                if key is _NO_KEY:
+                    continue
+                aliases = {step.alias: e} if step.alias else None
+                partial = Partial((e,), ts if ts is not None else 0, aliases)
+                if last == 0:
+                    self._complete(key, partial, ts, emit)
+                else:
+                    self._store(0, key, partial, ts)
+                continue
+            slot = self.slots[k - 1]
+            if not slot:
+                continue
+            if step.uses_aliases:
+                key = step.key(e)
+                p = slot.get(key)
+                if p is None or not step.pred(e, p.aliases):
+                    continue
+            else:
+                if not step.pred(e):
+                    continue
+                key = step.key(e)
+                p = slot.get(key)
+                if p is None:
+                    continue
+            if maxspan is not None and ts is not None and ts - p.start > maxspan:
+                del slot[key]
+                self._count -= 1
+                self.stats.expired += 1
+                continue
+            if not step.fork:
+                del slot[key]
+                self._count -= 1
+            aliases = p.aliases
+            if step.alias:
+                aliases = dict(aliases or {})
+                aliases[step.alias] = e
+            new = Partial(p.events + (e,), p.start, aliases)
+            if k == last:
+                self._complete(key, new, ts, emit)
+            else:
+                self._store(k, key, new, ts)
+
+    def _complete(self, key: Any, partial: Partial, ts: int | None, emit: Emit) -> None:
+        if self.missing_before and self.missing_before[0] and not self._leading_ok(key, partial, ts):
+            return
+        if self.missing_after:
+            self._pending.setdefault(key, []).append((partial.start, partial.events))
+            return
+        self.stats.completed += 1
+        emit(list(partial.events), ts, None)
+
+    # -- missing-event steps ![..] ---------------------------------------
+    def _missing_events(self, e: dict, ts: int | None, types: tuple, emit: Emit) -> None:
+        # Trailing ![..]: release completed sequences whose window has closed.
+        if self._pending and ts is not None and self.maxspan is not None:
+            self._release_pending(ts, emit)
+        for k, group in enumerate(self.missing_before):
+            for step in group:
+                if step.accepts(types) and step.pred(e):
+                    key = step.key(e)
+                    if key is _NO_KEY:
+                        continue
+                    if k == 0:
+                        seen = self._leading_seen.get(key)
+                        if seen is None:
+                            if len(self._leading_seen) >= self.max_partials:
+                                del self._leading_seen[next(iter(self._leading_seen))]
+                                self.stats.evictions += 1
+                            seen = self._leading_seen[key] = deque(maxlen=64)
+                        seen.append(ts if ts is not None else 0)
+                    else:
+                        # Kills partials waiting between step k-1 and k.
+                        slot = self.slots[k - 1]
+                        if slot.pop(key, None) is not None:
+                            self._count -= 1
+        for step in self.missing_after:
+            if step.accepts(types) and step.pred(e):
+                key = step.key(e)
+                pending = self._pending.get(key)
+                if pending:
+                    # A trailing missing event inside the window cancels the match.
+                    limit = (ts or 0) - (self.maxspan or 0)
+                    kept = [p for p in pending if p[0] < limit]
+                    if kept:
+                        self._pending[key] = kept
+                    else:
+                        del self._pending[key]
+
+    def _leading_ok(self, key: Any, partial: Partial, ts: int | None) -> bool:
+        seen = self._leading_seen.get(key)
+        if not seen:
+            return True
+        end = ts if ts is not None else partial.start
+        lo = end - (self.maxspan or 0)
+        return not any(lo <= t <= partial.start for t in seen)
+
+    def _release_pending(self, now: int, emit: Emit) -> None:
+        limit = now - self.maxspan  # type: ignore[operator]
+        for key in list(self._pending):
+            items = self._pending[key]
+            ready = [p for p in items if p[0] < limit]
+            if ready:
+                rest = [p for p in items if p[0] >= limit]
+                if rest:
+                    self._pending[key] = rest
+                else:
+                    del self._pending[key]
+                for start, events in ready:
+                    self.stats.completed += 1
+                    emit(list(events), now, None)
+
+    def flush(self, emit: Emit) -> None:
+        """End of input: trailing-missing sequences whose window never saw the event."""
+        for key, items in list(self._pending.items()):
+            for start, events in items:
+                self.stats.completed += 1
+                emit(list(events), None, None)
+        self._pending.clear()
+
+
+class JoinMatcher:
+    """``join [by k] [..] [..] [until [..]]``: one event per step, any order.
+
+    The first event seen for each step and key is kept; when every step has
+    one, the match is emitted in step order and the key starts afresh.
+    """
+
+    def __init__(self, steps: list[CompiledStep], until: CompiledStep | None, max_partials: int) -> None:
+        self.steps = steps
+        self.until = until
+        self.max_partials = max_partials
+        self.table: dict[Any, list] = {}
+        self.stats = MatcherStats()
+
+    @property
+    def live_partials(self) -> int:
+        return len(self.table)
+
+    def feed(self, e: dict, ts: int | None, types: tuple, emit: Emit) -> None:
+        n = len(self.steps)
+        for pos, step in enumerate(self.steps):
+            if not step.accepts(types) or not step.pred(e):
+                continue
+            key = step.key(e)
+            if key is _NO_KEY:
+                continue
+            row = self.table.get(key)
+            if row is None:
+                if len(self.table) >= self.max_partials:
+                    del self.table[next(iter(self.table))]
+                    self.stats.evictions += 1
+                row = self.table[key] = [None] * n
+            if row[pos] is None:
+                row[pos] = e
+                if all(x is not None for x in row):
+                    del self.table[key]
+                    self.stats.completed += 1
+                    emit(list(row), ts, None)
+        until = self.until
+        if until is not None and until.accepts(types) and until.pred(e):
+            key = until.key(e)
+            self.table.pop(key, None)
+
+    def flush(self, emit: Emit) -> None:
+        return None
+
+
+class SampleMatcher(JoinMatcher):
+    """``sample by k [..] [..]``: like join, unordered and without ``until``.
+
+    Elasticsearch returns one sample per key from stored data; a live engine
+    re-arms the key after each sample so a repeat of the behaviour alerts
+    again.
+    """
+
+    def __init__(self, steps: list[CompiledStep], max_partials: int) -> None:
+        super().__init__(steps, None, max_partials)
+
+
+NO_KEY = _NO_KEY
