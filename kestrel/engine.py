@@ -11,7 +11,7 @@ goes through pluggy.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Iterator
 
 from .alerts import Alert, RuleMeta
@@ -128,30 +128,44 @@ class Engine:
         origin: str | None = None,
         line_offset: int = 0,
         col_offset: int = 0,
+        dialect: str | None = None,
     ) -> Rule:
         """Compile ``query`` and add it as a rule. Raises :class:`EqlError`
         (with file, line and column when ``origin``/offsets are given)."""
         rid = id or f"query-{len(self.rules) + 1}"
         meta = RuleMeta(rid, name or rid, severity, tuple(tags), description, tuple(actions))
-        return self.add_rule(meta, query, origin=origin, line_offset=line_offset, col_offset=col_offset)
+        return self.add_rule(meta, query, origin=origin, line_offset=line_offset, col_offset=col_offset, dialect=dialect)
 
-    def add_rule(self, meta: RuleMeta, query: str, *, origin: str | None = None, line_offset: int = 0, col_offset: int = 0) -> Rule:
+    def add_rule(
+        self,
+        meta: RuleMeta,
+        query: str,
+        *,
+        origin: str | None = None,
+        line_offset: int = 0,
+        col_offset: int = 0,
+        dialect: str | None = None,
+    ) -> Rule:
+        """Add a rule with full metadata; ``dialect`` overrides the engine's
+        for this rule's query (schema fields stay the engine's)."""
         if meta.id in self._by_id:
             raise ValueError(f"duplicate rule id {meta.id!r}")
         try:
             parsed = parse_query(query)
-            rule = self._compile(meta, query, parsed, origin)
+            rule = self._compile(meta, query, parsed, origin, dialect)
         except EqlError as exc:
             raise exc.located(origin, line_offset, col_offset)
         self._install(rule)
         return rule
 
-    def _compile(self, meta: RuleMeta, query: str, parsed: ast.PipedQuery, origin: str | None) -> Rule:
+    def _compile(self, meta: RuleMeta, query: str, parsed: ast.PipedQuery, origin: str | None, dialect: str | None = None) -> Rule:
         if parsed.base is None:
             raise EqlError("a query must start with an event query, sequence, join or sample", query, 0, 1)
-        qc = QueryCompiler(self.config, query, self.lineage, self.functions)
+        config = self.config if dialect in (None, self.config.dialect) else replace(self.config, dialect=dialect)
+        qc = QueryCompiler(config, query, self.lineage, self.functions)
         compiled = qc.compile(parsed.base)
         rule = Rule(meta, query, parsed, compiled, None, origin)
+        rule.config = config  # type: ignore[attr-defined]
         final = self._final_sink(rule)
         if parsed.pipes:
             ctx = qc.ctx()
@@ -164,7 +178,7 @@ class Engine:
                 fn = ExprCompiler(ctx).predicate(expr)
                 return lambda scope: fn(scope)
 
-            rule.pipeline = build_pipeline(parsed.pipes, final, cv, cp, self.config.fold_case_default, self.config.max_partials, query)
+            rule.pipeline = build_pipeline(parsed.pipes, final, cv, cp, config.fold_case_default, config.max_partials, query)
         else:
             rule.pipeline = None
         rule._emit = rule.pipeline.push if rule.pipeline else final  # type: ignore[attr-defined]
@@ -210,7 +224,8 @@ class Engine:
             if handler is not None:
                 handler.rule = rule  # type: ignore[attr-defined]
                 (event_type,) = tuple(cq.event_types)
-                constraint = extract_constraint(cq.condition, self.config.fold_case_default, self.config.dialect)
+                cfg = rule.config  # type: ignore[attr-defined]
+                constraint = extract_constraint(cq.condition, cfg.fold_case_default, cfg.dialect)
                 self._event_index.setdefault(event_type, TypeIndex()).add(constraint, handler)
         else:
             matcher = cq.matcher

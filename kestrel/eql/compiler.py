@@ -240,12 +240,7 @@ class ExprCompiler:
                 others.append(p.value)
         try:
             if node.op == "regex":
-                fns = [compile_regex(p, ci=ci, lucene=self.ctx.dialect == "elasticsearch") for p in pats]
-                if len(fns) == 1:
-                    match_str = fns[0]
-                else:
-                    def match_str(s: str, _fns=tuple(fns)) -> bool:
-                        return any(f(s) for f in _fns)
+                match_str = compile_regex(tuple(pats), ci=ci, lucene=self.ctx.dialect == "elasticsearch") if pats else (lambda s: False)
             else:
                 match_str = compile_wildcards(tuple(pats), ci=ci, question_mark=True) if pats else (lambda s: False)
         except PatternError as exc:

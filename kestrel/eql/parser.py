@@ -150,9 +150,7 @@ class _Parser:
             raise self.error(f"expected a time span such as 30s or 5m but found {_describe(num)}")
         self.advance()
         unit = "s"
-        if self.tok.kind == NAME and self.tok.value not in KEYWORDS and self.tok.start == num.end or (
-            self.tok.kind == NAME and str(self.tok.value).lower() in TIME_UNITS_NS
-        ):
+        if self.tok.kind == NAME and self.tok.value not in KEYWORDS:
             unit = str(self.tok.value)
             unit_tok = self.advance()
             if unit.lower() not in TIME_UNITS_NS:

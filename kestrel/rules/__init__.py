@@ -1,0 +1,1 @@
+"""Rules on disk: the file format, loading, and embedded tests."""

@@ -1,0 +1,71 @@
+"""What a rule file holds, and what loading it reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SEVERITIES = ("informational", "low", "medium", "high", "critical")
+
+
+@dataclass
+class RuleTest:
+    """An embedded test case: events in, how many alerts out."""
+
+    name: str
+    events: list[dict]
+    expect: int
+    line: int = 0
+
+
+@dataclass
+class RuleSpec:
+    id: str
+    name: str
+    query: str
+    description: str = ""
+    severity: str = "medium"
+    tags: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ("alert",)
+    dialect: str | None = None
+    tests: list[RuleTest] = field(default_factory=list)
+    origin: str | None = None
+    line: int = 0  # line of the rule's header in its file
+    query_line_offset: int = 0
+    query_col_offset: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LoadError:
+    """A rule problem located in its file; ``detail`` holds the caret snippet."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+    rule_id: str | None = None
+    detail: str = ""
+
+    def __str__(self) -> str:
+        who = f" (rule {self.rule_id})" if self.rule_id else ""
+        head = f"{self.file}:{self.line}:{self.column}: error{who}: {self.message}"
+        return f"{head}\n{self.detail}" if self.detail else head
+
+
+@dataclass
+class LoadReport:
+    rules: list[Any] = field(default_factory=list)  # engine Rules that loaded
+    specs: list[RuleSpec] = field(default_factory=list)
+    errors: list[LoadError] = field(default_factory=list)
+    files: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def merge(self, other: "LoadReport") -> None:
+        self.rules.extend(other.rules)
+        self.specs.extend(other.specs)
+        self.errors.extend(other.errors)
+        self.files += other.files
