@@ -425,8 +425,16 @@ class _Parser:
             self.advance()
             return ast.Literal(tok.value, (tok.start, tok.end))
         if tok.kind == FIELD:
-            self.advance()
             path, optional = tok.value  # type: ignore[misc]
+            if not optional and self.peek().is_op("(") and all(isinstance(p, str) for p in path):
+                # A dotted function name: functions that rule plugins add
+                # (lua.high_entropy(...), wasm.rule.check(...)).
+                self.advance()
+                self.advance()
+                args = [] if self.tok.is_op(")") else self._args()
+                close = self.expect_op(")", f"')' to close the call to {tok.text}()")
+                return ast.FunctionCall(".".join(path), args, False, (tok.start, close.end))
+            self.advance()
             return ast.Field(tuple(path), bool(optional), (tok.start, tok.end))
         if tok.is_op("("):
             self.advance()

@@ -1,0 +1,1 @@
+"""Kestrel's own plugins, registered like third-party ones through the hooks."""

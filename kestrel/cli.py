@@ -1,0 +1,333 @@
+"""The ``kestrel`` command line.
+
+Exit codes (also in docs/cli.md):
+  0  the job ran (alerts or not; all checks and tests passed)
+  1  the job ran but something was wrong: a rule failed to load, a rule
+     check or an embedded test failed
+  2  the job could not run: bad usage, unreadable input, no usable rules
+130  interrupted
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+import tomllib
+from importlib import resources
+from typing import Any, Sequence
+
+from . import __version__
+from .config import DIALECTS, TIME_UNITS, Config
+from .engine import Engine
+from .eql.errors import EqlError
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """A user mistake: reported as one line, never as a traceback."""
+
+
+def data_path(name: str) -> str:
+    return str(resources.files("kestrel") / "data" / name)
+
+
+def default_rules() -> str:
+    return data_path("rules")
+
+
+def sample_events() -> str:
+    return data_path("sample_events.jsonl")
+
+
+# -- configuration -----------------------------------------------------------
+_CONFIG_KEYS = {"dialect", "type_field", "time_field", "time_unit", "case_sensitive", "max_partials", "rules", "outputs", "entity_field", "parent_entity_field"}
+
+
+def read_config_file(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except OSError as exc:
+        raise UsageError(f"cannot read config {path!r}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: invalid TOML: {exc}") from None
+    data = data.get("kestrel", data)
+    unknown = sorted(set(data) - _CONFIG_KEYS)
+    if unknown:
+        raise UsageError(f"{path}: unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} (known: {', '.join(sorted(_CONFIG_KEYS))})")
+    return data
+
+
+def build_config(args: argparse.Namespace) -> tuple[Config, dict[str, Any]]:
+    file_cfg: dict[str, Any] = read_config_file(args.config) if getattr(args, "config", None) else {}
+
+    def pick(name: str) -> Any:
+        v = getattr(args, name, None)
+        return v if v is not None else file_cfg.get(name)
+
+    cs = pick("case_sensitive")
+    try:
+        config = Config(
+            dialect=pick("dialect") or "elasticsearch",
+            type_field=pick("type_field"),
+            time_field=pick("time_field"),
+            time_unit=pick("time_unit"),
+            entity_field=file_cfg.get("entity_field"),
+            parent_entity_field=file_cfg.get("parent_entity_field"),
+            case_sensitive=cs,
+            max_partials=int(pick("max_partials") or 10_000),
+        )
+    except (ValueError, TypeError) as exc:
+        raise UsageError(str(exc)) from None
+    return config, file_cfg
+
+
+def add_schema_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("schema and dialect")
+    g.add_argument("--config", metavar="FILE", help="TOML settings file (dialect, type_field, time_field, time_unit, rules, outputs)")
+    g.add_argument("--dialect", choices=DIALECTS, help="EQL dialect (default: elasticsearch)")
+    g.add_argument("--type-field", dest="type_field", metavar="FIELD", help="field holding the event type (default: event.category; endgame: event_type)")
+    g.add_argument("--time-field", dest="time_field", metavar="FIELD", help="timestamp field (default: @timestamp; endgame: timestamp)")
+    g.add_argument("--time-unit", dest="time_unit", choices=TIME_UNITS, help="unit of numeric timestamps (default: auto = ISO 8601 or ns; endgame: filetime)")
+    cs = g.add_mutually_exclusive_group()
+    cs.add_argument("--case-sensitive", dest="case_sensitive", action="store_const", const=True, default=None, help="compare strings case-sensitively everywhere")
+    cs.add_argument("--case-insensitive", dest="case_sensitive", action="store_const", const=False, help="compare strings case-insensitively everywhere")
+    g.add_argument("--max-partials", dest="max_partials", type=int, metavar="N", help="bound on live partial matches per sequence rule (default: 10000)")
+    g.add_argument("--format", choices=("auto", "jsonl", "json", "msgpack"), default="auto", help="input format (default: auto-detect)")
+
+
+# -- shared plumbing -----------------------------------------------------------
+def print_load_errors(errors: Sequence[Any]) -> None:
+    for err in errors:
+        print(str(err), file=sys.stderr)
+
+
+def open_events(config: Config, specs: list[str], fmt: str, stats: Any):  # type: ignore[no-untyped-def]
+    from .builtin.sources import FileSource
+    from .plugins import get_plugin_manager
+
+    sources = get_plugin_manager().event_sources(config)
+    for spec in specs:
+        if fmt != "auto" and (spec == "-" or "://" not in spec):
+            source: Any = FileSource(fmt=fmt)
+        else:
+            source = next((s for s in sources if s.accepts(spec)), None)
+        if source is None:
+            raise UsageError(f"no event source reads {spec!r}")
+        yield from source.open(spec, stats)
+
+
+def run_stream(engine: Engine, config: Config, inputs: list[str], fmt: str, sinks: list[Any], quiet: bool) -> tuple[Any, int, float]:
+    from .io.progress import Progress
+    from .io.readers import ReadStats
+
+    stats = ReadStats()
+    progress = Progress()
+    process = engine.process
+    alerts = 0
+    n = 0
+    t0 = time.perf_counter()
+    try:
+        for event in open_events(config, inputs, fmt, stats):
+            out = process(event)
+            if out:
+                for a in out:
+                    for s in sinks:
+                        s.emit(a)
+                alerts += len(out)
+            n += 1
+            if not n & 0xFFF:
+                progress.update(n, alerts, stats.bytes)
+        for a in engine.flush():
+            for s in sinks:
+                s.emit(a)
+            alerts += 1
+    finally:
+        progress.close()
+        for s in sinks:
+            s.close()
+    return stats, alerts, time.perf_counter() - t0
+
+
+def print_summary(stats: Any, alerts: int, seconds: float, engine: Engine) -> None:
+    rate = stats.events / seconds if seconds > 0 else 0.0
+    evictions = sum(r.evictions for r in engine.rules) + engine.lineage.evictions
+    parts = [
+        f"events {stats.events}",
+        f"alerts {alerts}",
+        f"skipped {stats.skipped}",
+        f"time {seconds:.3f}s",
+        f"{rate:,.0f} events/s",
+    ]
+    if evictions:
+        parts.append(f"evicted partial matches {evictions}")
+    if engine.stats.rule_errors:
+        parts.append(f"rule errors {engine.stats.rule_errors}")
+    print("kestrel: " + ", ".join(parts), file=sys.stderr)
+    for err in stats.errors[:20]:
+        print(f"kestrel: skipped {err}", file=sys.stderr)
+    if stats.skipped > 20:
+        print(f"kestrel: ... and {stats.skipped - 20} more skipped records", file=sys.stderr)
+
+
+# -- commands ----------------------------------------------------------------------
+def cmd_replay(args: argparse.Namespace) -> int:
+    from .plugins import get_plugin_manager
+
+    config, file_cfg = build_config(args)
+    rules = args.rules or file_cfg.get("rules") or [default_rules()]
+    inputs = args.files or [sample_events()]
+    if not args.files:
+        print(f"kestrel: no input named; replaying the bundled sample events ({inputs[0]})", file=sys.stderr)
+    engine = Engine(config)
+    report = engine.load_rules(*rules)
+    print_load_errors(report.errors)
+    if not report.rules:
+        raise UsageError("no rules loaded" + (" (see the errors above)" if report.errors else f" from {', '.join(rules)}"))
+    if not args.quiet:
+        print(f"kestrel: {len(report.rules)} rules loaded from {report.files} files", file=sys.stderr)
+    outputs = args.output or file_cfg.get("outputs") or ["-"]
+    sinks = get_plugin_manager().alert_sinks(config, {"outputs": outputs})
+    stats, alerts, seconds = run_stream(engine, config, inputs, args.format, sinks, args.quiet)
+    if not args.quiet:
+        print_summary(stats, alerts, seconds, engine)
+    return EXIT_PROBLEMS if report.errors else EXIT_OK
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from .plugins import get_plugin_manager
+
+    config, _ = build_config(args)
+    engine = Engine(config)
+    try:
+        engine.add_query(args.query, id="query", name="ad-hoc query", origin="<query>")
+    except EqlError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    sinks = get_plugin_manager().alert_sinks(config, {"outputs": args.output or ["-"]})
+    stats, alerts, seconds = run_stream(engine, config, args.files, args.format, sinks, args.quiet)
+    if not args.quiet:
+        print_summary(stats, alerts, seconds, engine)
+    return EXIT_OK
+
+
+def cmd_rules_check(args: argparse.Namespace) -> int:
+    config, _ = build_config(args)
+    engine = Engine(config)
+    report = engine.load_rules(*args.paths)
+    print_load_errors(report.errors)
+    n_err = len(report.errors)
+    status = "OK" if not n_err else f"{n_err} error{'s' if n_err != 1 else ''}"
+    print(f"{len(report.rules)} rules loaded from {report.files} files: {status}")
+    return EXIT_PROBLEMS if n_err else EXIT_OK
+
+
+def cmd_rules_test(args: argparse.Namespace) -> int:
+    from .rules.testing import collect_specs, run_tests
+
+    config, _ = build_config(args)
+    t0 = time.perf_counter()
+    specs, errors = collect_specs(args.paths, config)
+    print_load_errors(errors)
+    results = run_tests(specs, config)
+    untested = [s for s in specs if not s.tests]
+    for r in results:
+        if args.verbose or not r.passed:
+            print(f"{r.nodeid} {'PASSED' if r.passed else 'FAILED'}")
+        if not r.passed:
+            why = r.error or f"expected {r.expected} alert{'s' if r.expected != 1 else ''}, got {r.got}"
+            print(f"    {why}")
+    if not args.verbose:
+        dots = "".join("." if r.passed else "F" for r in results)
+        if dots:
+            print(dots)
+    for s in untested:
+        print(f"{s.origin}::{s.id} has no test cases", file=sys.stderr)
+    passed = sum(1 for r in results if r.passed)
+    failed = len(results) - passed
+    bits = [f"{passed} passed", f"{failed} failed"]
+    if errors:
+        bits.append(f"{len(errors)} rule error{'s' if len(errors) != 1 else ''}")
+    print(f"{'=' * 10} {', '.join(bits)} in {time.perf_counter() - t0:.2f}s {'=' * 10}")
+    return EXIT_PROBLEMS if failed or errors else EXIT_OK
+
+
+# -- parser --------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="kestrel",
+        description="Kestrel: runtime security detection with EQL rules compiled to a native fast path.",
+        epilog="Exit codes: 0 ok, 1 ran with problems (rule errors, failed checks or tests), 2 could not run, 130 interrupted.",
+    )
+    p.add_argument("--version", action="version", version=f"kestrel {__version__}")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    r = sub.add_parser("replay", help="run rules over recorded events", description="Run rules over recorded events (JSON lines, JSON arrays or msgpack streams; '-' reads stdin). Alerts go to stdout as JSON lines; a summary goes to stderr.")
+    r.add_argument("files", nargs="*", metavar="FILE", help="event files ('-' for stdin; default: the bundled sample events)")
+    r.add_argument("-r", "--rules", action="append", metavar="PATH", help="rule file or directory (repeatable; default: the bundled rules)")
+    r.add_argument("-o", "--output", action="append", metavar="TARGET", help="alert output: '-' for stdout or a file path (repeatable; default: stdout)")
+    r.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+    add_schema_options(r)
+    r.set_defaults(func=cmd_replay)
+
+    q = sub.add_parser("query", help="hunt: run one EQL query over recorded events", description="Run one ad-hoc EQL query over recorded events; each match is printed as one JSON line in the alert format.")
+    q.add_argument("query", help="the EQL query")
+    q.add_argument("files", nargs="+", metavar="FILE", help="event files ('-' for stdin)")
+    q.add_argument("-o", "--output", action="append", metavar="TARGET", help="'-' for stdout or a file path")
+    q.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+    add_schema_options(q)
+    q.set_defaults(func=cmd_query)
+
+    rules = sub.add_parser("rules", help="check or test rule files", description="Validate rule files or run their embedded test cases.")
+    rsub = rules.add_subparsers(dest="rules_command", metavar="SUBCOMMAND")
+    c = rsub.add_parser("check", help="validate rules; exit 1 listing every error", description="Parse and compile every rule; list every error with file, line and column.")
+    c.add_argument("paths", nargs="+", metavar="PATH", help="rule files or directories")
+    add_schema_options(c)
+    c.set_defaults(func=cmd_rules_check)
+    t = rsub.add_parser("test", help="run the test cases embedded in rules", description="Run each rule's embedded test cases on a fresh engine and report like pytest.")
+    t.add_argument("paths", nargs="+", metavar="PATH", help="rule files or directories")
+    t.add_argument("-V", "--verbose-cases", dest="verbose", action="store_true", help="one line per test case")
+    add_schema_options(t)
+    t.set_defaults(func=cmd_rules_test)
+    rules.set_defaults(func=lambda a: _help(rules))
+    return p
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2), format="kestrel: %(levelname)s: %(message)s", stream=sys.stderr)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    from .io.readers import EventReadError
+
+    try:
+        return int(args.func(args))
+    except (UsageError, EventReadError) as exc:
+        print(f"kestrel: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("kestrel: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `kestrel ... | head`: the reader left; that is not an error.
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
