@@ -106,6 +106,21 @@ def print_load_errors(errors: Sequence[Any]) -> None:
         print(str(err), file=sys.stderr)
 
 
+def make_sinks(config: Config, outputs: list[str]) -> list[Any]:
+    """Alert sinks for ``outputs``; a target that no sink plugin takes is a
+    usage error rather than a silently dropped alert stream."""
+    from .plugins import get_plugin_manager
+
+    sinks = get_plugin_manager().alert_sinks(config, {"outputs": outputs})
+    taken = {getattr(s, "target", None) for s in sinks}
+    missing = [t for t in outputs if t not in taken]
+    if missing:
+        for s in sinks:
+            s.close()
+        raise UsageError(f"no alert sink takes the output {missing[0]!r}")
+    return sinks
+
+
 def open_events(config: Config, specs: list[str], fmt: str, stats: Any):  # type: ignore[no-untyped-def]
     from .builtin.sources import FileSource
     from .plugins import get_plugin_manager
@@ -126,7 +141,14 @@ def run_stream(engine: Engine, config: Config, inputs: list[str], fmt: str, sink
     from .io.readers import ReadStats
 
     stats = ReadStats()
-    progress = Progress()
+    # Alerts on the same terminal would be torn by the progress line.
+    to_tty_stdout = sys.stdout.isatty() and any(getattr(s, "target", None) == "-" for s in sinks)
+    total = None
+    if len(inputs) == 1:
+        from .io.readers import input_size
+
+        total = input_size(inputs[0])
+    progress = Progress(total_bytes=total, enabled=not (quiet or to_tty_stdout))
     process = engine.process
     alerts = 0
     n = 0
@@ -191,7 +213,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"kestrel: {len(report.rules)} rules loaded from {report.files} files", file=sys.stderr)
     outputs = args.output or file_cfg.get("outputs") or ["-"]
-    sinks = get_plugin_manager().alert_sinks(config, {"outputs": outputs})
+    sinks = make_sinks(config, outputs)
     stats, alerts, seconds = run_stream(engine, config, inputs, args.format, sinks, args.quiet)
     if not args.quiet:
         print_summary(stats, alerts, seconds, engine)
@@ -208,7 +230,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     except EqlError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
-    sinks = get_plugin_manager().alert_sinks(config, {"outputs": args.output or ["-"]})
+    sinks = make_sinks(config, args.output or ["-"])
     stats, alerts, seconds = run_stream(engine, config, args.files, args.format, sinks, args.quiet)
     if not args.quiet:
         print_summary(stats, alerts, seconds, engine)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -93,21 +94,35 @@ class FileSink:
         self._fh.close()
 
 
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
 @hookimpl
 def kestrel_alert_sinks(config: "Config", options: dict[str, Any]) -> list[StdoutSink | FileSink]:
-    """``-`` is stdout, a URL is left to other plugins, anything else a file."""
+    """``-`` is stdout, ``file:PATH`` or a plain path is a file; targets with
+    another ``scheme:`` prefix are left to other plugins. Each sink records
+    the target it took (``.target``) so the caller can tell what nobody took."""
     targets = options.get("outputs")
     if targets is None:
         targets = options.get("output")  # the singular spelling of the hookspec's example
     if targets is None:
-        return [StdoutSink()]
+        targets = ["-"]
     if isinstance(targets, (str, os.PathLike)):
         targets = [targets]
     sinks: list[StdoutSink | FileSink] = []
     seen: set[str] = set()
     for target in map(os.fspath, targets):
-        if target in seen or "://" in target:
+        if target in seen:
             continue
+        if target == "-":
+            sink: StdoutSink | FileSink = StdoutSink()
+        elif target.startswith("file:"):
+            sink = FileSink(target[5:])
+        elif _SCHEME.match(target):
+            continue
+        else:
+            sink = FileSink(target)
         seen.add(target)
-        sinks.append(StdoutSink() if target == "-" else FileSink(target))
+        sink.target = target  # type: ignore[union-attr]
+        sinks.append(sink)
     return sinks

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from typing import TYPE_CHECKING, Iterator
 
 from ..hookspecs import hookimpl
@@ -11,12 +13,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..config import Config
 
 
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
 class FileSource:
     """Replays a path or ``-``.
 
-    It claims every spec that is not a URL or an ``ebpf`` spec, so that
-    other plugins' live sources can be named without clashing with it, and
-    any plain name still reaches a reader that reports a missing file.
+    It claims ``-``, existing files, and every name without a ``scheme:``
+    prefix, so that other plugins' live sources (``ebpf:``, ``kafka://…``)
+    can be named without clashing with it, and any plain name still reaches
+    a reader that reports a missing file.
     """
 
     name = "file"
@@ -27,7 +33,7 @@ class FileSource:
         self.fmt = fmt
 
     def accepts(self, spec: str) -> bool:
-        return spec == "-" or ("://" not in spec and not spec.startswith("ebpf"))
+        return spec == "-" or os.path.exists(spec) or not _SCHEME.match(spec)
 
     def open(self, spec: str, stats: ReadStats) -> Iterator[dict]:
         return read_events(spec, stats, self.fmt)

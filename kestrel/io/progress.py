@@ -19,10 +19,10 @@ _INTERVAL = 0.2
 class Progress:
     """Events read, alerts raised, rate and (for files) percent done."""
 
-    def __init__(self, total_bytes: int | None = None, stream: TextIO | None = None) -> None:
+    def __init__(self, total_bytes: int | None = None, stream: TextIO | None = None, enabled: bool = True) -> None:
         self.total_bytes = total_bytes
         self._stream = stream if stream is not None else sys.stderr
-        self._active = _isatty(self._stream)
+        self._active = enabled and _isatty(self._stream)
         now = time.monotonic()
         self._next_draw = now + _INTERVAL  # inputs done within 0.2 s show nothing
         self._last_time = now

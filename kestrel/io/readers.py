@@ -286,8 +286,8 @@ def _retry_line(line: bytes, lineno: int, source: str, stats: ReadStats) -> Any:
     """Blank lines land here too: the fast path does not test for them.
 
     The standard library has the last word so that what is accepted (NaN,
-    integers beyond 64 bits) and how errors read do not depend on whether
-    orjson is installed.
+    Infinity) and how errors read do not depend on whether orjson is
+    installed.
     """
     if not line.strip():
         return _SKIP
@@ -394,13 +394,13 @@ def _recover_json(text: str, source: str, stats: ReadStats) -> Iterator[dict]:
     decode = json.JSONDecoder().raw_decode
     where = _line_column(text)
     end_of_text = len(text)
-    pos = _JSON_SPACE.match(text, 0).end()
+    pos = _after_space(text, 0)
     in_array = text.startswith("[", pos)
     if in_array:
         pos += 1
     longest = 0  # of the good values so far: a yardstick for resuming
     while True:
-        pos = _JSON_SPACE.match(text, pos).end()
+        pos = _after_space(text, pos)
         if pos >= end_of_text:
             return
         if text[pos] in ",]":  # separators, and stray or doubled ones
@@ -437,7 +437,7 @@ def _resume_point(text: str, pos: int, in_array: bool, decode: _RawDecode, longe
     """
     end = _skip_value(text, pos, in_array)
     if end < len(text) and end - pos <= 2 * longest + 4096:
-        nxt = _JSON_SPACE.match(text, end + 1 if text[end] == "," else end).end()
+        nxt = _after_space(text, end + 1 if text[end] == "," else end)
         if nxt >= len(text) or text[nxt] == "]" or _decodes_to_object(text, nxt, decode):
             return end
     i = pos + 1
@@ -464,15 +464,15 @@ def _decodes_to_object(text: str, pos: int, decode: _RawDecode) -> bool:
 def _followed_by_kin(text: str, pos: int, in_array: bool, obj: dict, decode: _RawDecode) -> bool:
     """Whether ``obj`` ends the document or is followed by an object sharing
     a key with it: an object nested inside the damaged one is not."""
-    pos = _JSON_SPACE.match(text, pos).end()
+    pos = _after_space(text, pos)
     if pos >= len(text):
         return True
     if in_array:
         if text[pos] == "]":  # only the document's own closing bracket
-            return _JSON_SPACE.match(text, pos + 1).end() >= len(text)
+            return _after_space(text, pos + 1) >= len(text)
         if text[pos] != ",":
             return False
-        pos = _JSON_SPACE.match(text, pos + 1).end()
+        pos = _after_space(text, pos + 1)
     try:
         follower = decode(text, pos)[0]
     except (json.JSONDecodeError, RecursionError):
@@ -519,6 +519,11 @@ def _skip_value(text: str, pos: int, in_array: bool) -> int:
             return j
 
 
+def _after_space(text: str, pos: int) -> int:
+    m = _JSON_SPACE.match(text, pos)
+    return m.end() if m else pos
+
+
 def _line_column(text: str) -> Callable[[int], str]:
     starts: list[int] = []
 
@@ -561,7 +566,7 @@ def _read_msgpack(chunks: Iterable[bytes], source: str, stats: ReadStats) -> Ite
     buf = bytearray()
     base = 0  # stream offset of buf[0], a frame boundary
     checkpoint = 0  # a frame boundary at or after base
-    unpacker: msgpack.Unpacker | None = None  # None while resynchronising
+    unpacker: msgpack.Unpacker | None = _unpacker(buffer_limit)  # None while resynchronising
     ustart = 0  # stream offset where the unpacker began
     scan = 0  # while resynchronising: where to search from
     count = 0
