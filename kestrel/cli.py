@@ -79,7 +79,7 @@ def build_config(args: argparse.Namespace) -> tuple[Config, dict[str, Any]]:
             entity_field=file_cfg.get("entity_field"),
             parent_entity_field=file_cfg.get("parent_entity_field"),
             case_sensitive=cs,
-            max_partials=int(pick("max_partials") or 10_000),
+            max_partials=int(pick("max_partials")) if pick("max_partials") is not None else 10_000,
         )
     except (ValueError, TypeError) as exc:
         raise UsageError(str(exc)) from None
@@ -338,6 +338,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except (UsageError, EventReadError) as exc:
         print(f"kestrel: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # an output that cannot be opened, a full disk, ...
+        where = f" {exc.filename!r}" if exc.filename else ""
+        print(f"kestrel: error:{where} {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("kestrel: interrupted", file=sys.stderr)

@@ -264,6 +264,10 @@ class Engine:
                 if h not in stream:
                     stream.append(h)
         plan = _Plan(indexes, scan, stream)
+        if len(self._plans) >= 4096:
+            # Odd data can carry endless distinct type values; keep the
+            # cache a cache.
+            self._plans.clear()
         self._plans[types] = plan
         return plan
 
