@@ -290,7 +290,11 @@ class Engine:
             ts = to_ns(ts, self._time_unit)
         out = self._out = []
         if self.lineage.checks:
-            self.lineage.observe(event, types)
+            try:
+                self.lineage.observe(event, types)
+            except Exception as exc:  # odd data must not cost the other rules
+                self.stats.rule_errors += 1
+                log.warning("lineage tracking failed on an event: %s: %s", type(exc).__name__, exc)
         # try costs nothing in CPython 3.11 until something raises; a rule
         # that fails on odd data loses only its own match for this event.
         for idx in plan.indexes:

@@ -45,7 +45,12 @@ def _walk(value: Any, parts: Sequence[Any]) -> Any:
             else:
                 return None
         elif isinstance(value, dict):
-            value = value.get(key)
+            nxt = value.get(key)
+            if nxt is None and i + 1 < len(parts):
+                # A key that itself holds dots inside a nested object
+                # (Kubernetes labels: {"extra": {"authentication.kubernetes.io/pod-name": ..}}).
+                return _walk_dotted(value, parts[i:])
+            value = nxt
         elif isinstance(value, list):
             # ECS arrays of objects (dns.answers.data): multi-valued result.
             rest = parts[i:]
@@ -62,6 +67,16 @@ def _walk(value: Any, parts: Sequence[Any]) -> Any:
     return value
 
 
+def _walk_dotted(value: dict, parts: Sequence[Any]) -> Any:
+    for j in range(len(parts), 1, -1):
+        if not all(isinstance(p, str) for p in parts[:j]):
+            continue
+        key = ".".join(parts[:j])
+        if key in value:
+            return _walk(value[key], parts[j:])
+    return None
+
+
 def make_getter(path: FieldPath) -> Getter:
     """Build the fastest accessor for one field path.
 
@@ -70,6 +85,9 @@ def make_getter(path: FieldPath) -> Getter:
     """
     if not path:
         return lambda e: None
+    # A quoted name with dots (`a.b.c`) is a path like any other; keys that
+    # really contain dots are found by the fallbacks below.
+    path = tuple(q for p in path for q in (p.split(".") if isinstance(p, str) and "." in p else (p,)))
     dotted = _dotted(path)
     if len(path) == 1 and isinstance(path[0], str):
         key = path[0]
@@ -151,12 +169,19 @@ def to_ns(value: Any, unit: str = "auto") -> int | None:
     native forms); the other units say what a number means. Returns None for
     a value that cannot be read, so a bad timestamp never crashes a rule.
     """
+    try:
+        return _to_ns(value, unit)
+    except (ValueError, OverflowError):  # NaN, infinities, absurd values
+        return None
+
+
+def _to_ns(value: Any, unit: str) -> int | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, str):
         s = value.strip()
         if s.lstrip("-").isdigit():
-            return to_ns(int(s), unit)
+            return _to_ns(int(s), unit)
         return parse_iso8601(s)
     if isinstance(value, (int, float)):
         if unit == "filetime":

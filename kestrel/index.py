@@ -84,6 +84,12 @@ def extract_constraint(cond: ast.Expr, fold_default: bool, dialect: str) -> Cons
         return (pref, len(item[2]))
 
     path, fold, vals = min(found, key=rank)
+    if dialect == "elasticsearch":
+        # The predicate matches "0" for 0 and 443 for "443" (term-query
+        # semantics); the index must hold both forms or it would skip them.
+        from .eql.runtime import _coerced
+
+        vals = list(vals) + [t for t in map(_coerced, vals) if t is not None]
     norm = frozenset((v.lower() if fold and isinstance(v, str) else v) for v in vals)
     return Constraint(path, fold, norm)
 

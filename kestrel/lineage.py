@@ -22,6 +22,14 @@ _LIFECYCLE = {
 }
 
 
+def _key(v: Any) -> Any:
+    """An entity id usable as a set member; odd values (lists, objects) are not."""
+    cls = v.__class__
+    if cls is str or cls is int:
+        return v
+    return None
+
+
 class _Check:
     __slots__ = ("relation", "pred", "event_type", "sources", "members", "bound", "evictions")
 
@@ -67,7 +75,7 @@ class LineageTracker:
         table = check.sources if relation == "event" else check.members
 
         def is_related(e: dict) -> bool:
-            key = entity(e)
+            key = _key(entity(e))
             return key is not None and key in table
 
         return is_related
@@ -81,7 +89,7 @@ class LineageTracker:
             if check.event_type is None or check.event_type in types:
                 if check.pred(event):
                     if entity is None:
-                        entity = self._entity(event)
+                        entity = _key(self._entity(event))
                     if entity is not None and entity != 0:
                         check._add(check.sources, entity)
 
@@ -94,14 +102,16 @@ class LineageTracker:
             self._dead.clear()
         subtype = self._subtype(event)
         if subtype.__class__ is list:
-            created = any(s in self._creates for s in subtype)
-            ended = any(s in self._ends for s in subtype)
-        else:
+            created = any(s in self._creates for s in subtype if s.__class__ is str)
+            ended = any(s in self._ends for s in subtype if s.__class__ is str)
+        elif subtype.__class__ is str:
             created = subtype in self._creates
             ended = subtype in self._ends
+        else:
+            return
         if created:
-            pid = self._entity(event)
-            ppid = self._parent(event)
+            pid = _key(self._entity(event))
+            ppid = _key(self._parent(event))
             if pid is None or ppid is None:
                 return
             for check in self.checks:
@@ -112,7 +122,7 @@ class LineageTracker:
                     if ppid in check.sources:
                         check._add(check.members, pid)
         elif ended:
-            pid = self._entity(event)
+            pid = _key(self._entity(event))
             if pid is not None:
                 self._dead.append(pid)
 

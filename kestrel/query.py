@@ -193,7 +193,7 @@ class QueryCompiler:
         if len(real) < 1:
             raise self.error("a sequence needs at least one step that is not a missing event", seq.pos)
         if len(real) == 1 and not (pending_missing or any(missing_before)):
-            raise self.error("a sequence needs at least two steps", seq.pos)
+            raise self.error("a sequence needs at least two steps", seq.pos)  # pragma: no cover (parser checks)
         m = SequenceMatcher(
             real,
             until,

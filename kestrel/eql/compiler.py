@@ -197,7 +197,7 @@ class ExprCompiler:
                 m = self.const(rt.make_matcher(compile_wildcards((value,), ci=ci, question_mark=False)), "_m")
                 code = f"{m}({self.V(other)})"
             else:
-                m = self.const(rt.make_eq_literal(value, ci), "_eq")
+                m = self.const(rt.make_eq_literal(value, ci, self.ctx.dialect == "elasticsearch"), "_eq")
                 code = f"{m}({self.V(other)})"
             if op == "!=":
                 t = self.name("_t")
@@ -210,7 +210,7 @@ class ExprCompiler:
         ci = node.insensitive or self.ctx.fold
         if all(isinstance(i, ast.Literal) for i in node.items):
             values = [i.value for i in node.items]  # type: ignore[union-attr]
-            m = self.const(rt.make_in_literals(values, ci), "_in")
+            m = self.const(rt.make_in_literals(values, ci, self.ctx.dialect == "elasticsearch"), "_in")
             code = f"{m}({self.V(node.expr)})"
         else:
             # Non-literal members: membership is a chain of == comparisons.

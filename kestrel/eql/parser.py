@@ -171,7 +171,9 @@ class _Parser:
             elif self.tok.is_kw("with") and maxspan is None:
                 maxspan = self._maxspan()
         steps, until = self._steps("sequence", allow_missing=True, allow_until=True)
-        if sum(1 for s in steps if not s.missing) < 1 or len(steps) < 2:
+        # `[q] with runs=N` stands for N steps, so a single repeated step is
+        # a valid sequence (Elastic's brute-force rules are written so).
+        if not any(not s.missing for s in steps) or sum(s.runs for s in steps) < 2:
             raise self.error("a sequence needs at least two steps", start)
         if any(s.missing for s in steps) and maxspan is None and (steps[0].missing or steps[-1].missing):
             raise self.error("a sequence that starts or ends with a missing step (![..]) needs 'with maxspan='", start)

@@ -88,8 +88,39 @@ def make_compare(op: str, ci: bool) -> Callable[[Any, Any], bool | None]:
     return cmp
 
 
-def make_eq_literal(literal: Any, ci: bool) -> Callable[[Any], bool | None]:
-    """``value == <literal>``: the hottest comparison, specialized."""
+def _coerced(literal: Any) -> Any:
+    """The other-typed twin of a literal for Elasticsearch-style term
+    matching: ``user.id == 0`` finds the keyword "0", ``port == "443"`` the
+    number 443."""
+    if literal.__class__ is int:
+        return str(literal)
+    if literal.__class__ is _str:
+        t = literal.strip()
+        if t and (t.isdigit() or (t[0] == "-" and t[1:].isdigit())):
+            return int(t)
+    return None
+
+
+def make_eq_literal(literal: Any, ci: bool, coerce: bool = False) -> Callable[[Any], bool | None]:
+    """``value == <literal>``: the hottest comparison, specialized.
+
+    ``coerce`` (the Elasticsearch dialect) also accepts the literal's
+    twin of the other type, as a term query on the field would."""
+    twin = _coerced(literal) if coerce else None
+    if twin is not None:
+        plain = make_eq_literal(literal, ci)
+        other = make_eq_literal(twin, ci)
+
+        def eq_coerced(v: Any) -> bool | None:
+            r = plain(v)
+            if r:
+                return r
+            r2 = other(v)
+            if r2:
+                return r2
+            return False if (r is False or r2 is False) else None
+
+        return eq_coerced
     if literal.__class__ is _str:
         lit = literal.lower() if ci else literal
         if ci:
@@ -122,8 +153,13 @@ def make_eq_literal(literal: Any, ci: bool) -> Callable[[Any], bool | None]:
     return eq_other
 
 
-def make_in_literals(values: list[Any], ci: bool) -> Callable[[Any], bool | None]:
-    """``value in (<literals>)`` as a hash lookup; lists match on any element."""
+def make_in_literals(values: list[Any], ci: bool, coerce: bool = False) -> Callable[[Any], bool | None]:
+    """``value in (<literals>)`` as a hash lookup; lists match on any element.
+
+    ``coerce``: numbers also match their decimal strings and back (see
+    :func:`make_eq_literal`)."""
+    if coerce:
+        values = list(values) + [t for t in map(_coerced, values) if t is not None]
     strings = frozenset((v.lower() if ci else v) for v in values if v.__class__ is _str)
     others = [v for v in values if v.__class__ is not _str and v is not None]
     numbers = frozenset(v for v in others if v.__class__ in _num_types)
