@@ -68,6 +68,7 @@ class ExprCompiler:
         self._n = 0
         self.fields: set[str] = set()
         self.alias_used = False
+        self._lineage_checks: dict[int, str] = {}
 
     # -- plumbing ------------------------------------------------------
     def error(self, message: str, node: Any) -> EqlSemanticError:
@@ -136,37 +137,30 @@ class ExprCompiler:
 
     def T(self, node: ast.Expr) -> str:
         """Python expression that is true exactly when the node is true."""
-        if isinstance(node, ast.Literal):
-            return "True" if rt.to_bool(node.value) is True else "False"
-        if isinstance(node, ast.And):
-            return "(" + " and ".join(self.T(t) for t in node.terms) + ")"
-        if isinstance(node, ast.Or):
-            return "(" + " or ".join(self.T(t) for t in node.terms) + ")"
-        if isinstance(node, ast.Not):
-            return self.F(node.term)
-        if isinstance(node, ast.Lineage):
-            return f"{self._lineage(node)}(e)"
-        if isinstance(node, (ast.Compare, ast.InSet, ast.StringPredicate, ast.FunctionCall)):
-            return f"({self._tri(node) if not isinstance(node, ast.FunctionCall) else self._call(node)} is True)"
-        v = self.name("_t")
-        return f"(({v} := {self.V(node)}) is not None and bool({v}))"
+        return self._test(node, True)
 
     def F(self, node: ast.Expr) -> str:
         """Python expression that is true exactly when the node is false (not null)."""
+        return self._test(node, False)
+
+    def _test(self, node: ast.Expr, want: bool) -> str:
+        """"Is the node ``want``?" — De Morgan duals for and/or, a flip for not."""
         if isinstance(node, ast.Literal):
-            return "True" if rt.to_bool(node.value) is False else "False"
-        if isinstance(node, ast.And):
-            return "(" + " or ".join(self.F(t) for t in node.terms) + ")"
-        if isinstance(node, ast.Or):
-            return "(" + " and ".join(self.F(t) for t in node.terms) + ")"
+            return "True" if rt.to_bool(node.value) is want else "False"
+        if isinstance(node, (ast.And, ast.Or)):
+            joiner = " and " if isinstance(node, ast.And) == want else " or "
+            return "(" + joiner.join(self._test(t, want) for t in node.terms) + ")"
         if isinstance(node, ast.Not):
-            return self.T(node.term)
+            return self._test(node.term, not want)
         if isinstance(node, ast.Lineage):
-            return f"(not {self._lineage(node)}(e))"
-        if isinstance(node, (ast.Compare, ast.InSet, ast.StringPredicate, ast.FunctionCall)):
-            return f"({self._tri(node) if not isinstance(node, ast.FunctionCall) else self._call(node)} is False)"
+            check = f"{self._lineage(node)}(e)"
+            return check if want else f"(not {check})"
+        if isinstance(node, ast.FunctionCall):
+            return f"({self._call(node)} is {want})"
+        if isinstance(node, (ast.Compare, ast.InSet, ast.StringPredicate)):
+            return f"({self._tri(node)} is {want})"
         v = self.name("_t")
-        return f"(({v} := {self.V(node)}) is not None and not {v})"
+        return f"(({v} := {self.V(node)}) is not None and {'bool(' if want else '(not '}{v}))"
 
     # -- comparisons ----------------------------------------------------
     def _tri(self, node: ast.Expr) -> str:
@@ -341,6 +335,11 @@ class ExprCompiler:
         return f"{helper}({self.V(node.args[0])}, {fname}, e, a{extra})"
 
     def _lineage(self, node: ast.Lineage) -> str:
+        """The registered check for a lineage test, registered once per node
+        (T, F and V may all ask for it)."""
+        done = self._lineage_checks.get(id(node))
+        if done is not None:
+            return done
         if self.ctx.lineage is None:
             raise self.error(f"'{node.relation} of' is not available here", node)
         sub = ExprCompiler(self.ctx, self.lambda_vars)
@@ -348,7 +347,8 @@ class ExprCompiler:
         pred = sub.predicate(node.query.condition)
         self.fields |= sub.fields
         check = self.ctx.lineage.register(node.relation, pred, node.query.event_type)
-        return self.const(check, "_lin")
+        name = self._lineage_checks[id(node)] = self.const(check, "_lin")
+        return name
 
     # -- entry points -----------------------------------------------------
     def predicate(self, cond: ast.Expr) -> Callable[..., bool]:
