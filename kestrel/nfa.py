@@ -33,6 +33,7 @@ class CompiledStep:
     alias: str | None = None
     missing: bool = False
     fork: bool = False
+    condition: Any = None  # the step's AST condition, for access-path indexing
 
     def accepts(self, types: tuple) -> bool:
         return self.event_type is None or self.event_type in types
@@ -133,23 +134,34 @@ class SequenceMatcher:
 
     # -- the per-event path -------------------------------------------
     def feed(self, e: dict, ts: int | None, types: tuple, emit: Emit) -> None:
+        """Evaluate every step on ``e`` (the path for matchers that must see
+        all events of their types, such as those with missing-event steps)."""
         if self.has_missing:
             self._missing_events(e, ts, types, emit)
         until = self.until
-        if until is not None and until.accepts(types) and until.pred(e):
-            key = until.key(e)
+        until_hit = until is not None and until.accepts(types) and until.pred(e)
+        hits = [k for k, step in enumerate(self.steps) if step.accepts(types) and (step.uses_aliases or step.pred(e))]
+        if hits or until_hit:
+            self.advance(e, ts, hits, until_hit, emit)
+
+    def advance(self, e: dict, ts: int | None, hits: "list[int] | set[int]", until_hit: bool, emit: Emit) -> None:
+        """Apply one event whose step predicates are already known: ``hits``
+        are the steps it satisfies (alias steps: may satisfy; checked here
+        against each partial), ``until_hit`` whether it closes its key."""
+        if until_hit:
+            key = self.until.key(e)  # type: ignore[union-attr]
             if key is not _NO_KEY:
                 self._pop_key(key)
                 self._pending.pop(key, None)
+        if not hits:
+            return
         steps = self.steps
         last = len(steps) - 1
         maxspan = self.maxspan
-        for k in range(last, -1, -1):
+        for k in sorted(hits, reverse=True):
             step = steps[k]
-            if not step.accepts(types):
-                continue
             if k == 0:
-                if not step.pred(e):
+                if step.uses_aliases and not step.pred(e):
                     continue
                 key = step.key(e)
                 if key is _NO_KEY:
@@ -164,18 +176,10 @@ class SequenceMatcher:
             slot = self.slots[k - 1]
             if not slot:
                 continue
-            if step.uses_aliases:
-                key = step.key(e)
-                p = slot.get(key)
-                if p is None or not step.pred(e, p.aliases):
-                    continue
-            else:
-                if not step.pred(e):
-                    continue
-                key = step.key(e)
-                p = slot.get(key)
-                if p is None:
-                    continue
+            key = step.key(e)
+            p = slot.get(key)
+            if p is None or (step.uses_aliases and not step.pred(e, p.aliases)):
+                continue
             if maxspan is not None and ts is not None and ts - p.start > maxspan:
                 del slot[key]
                 self._count -= 1
@@ -291,10 +295,17 @@ class JoinMatcher:
         return len(self.table)
 
     def feed(self, e: dict, ts: int | None, types: tuple, emit: Emit) -> None:
+        until = self.until
+        until_hit = until is not None and until.accepts(types) and until.pred(e)
+        hits = [pos for pos, step in enumerate(self.steps) if step.accepts(types) and step.pred(e)]
+        if hits or until_hit:
+            self.advance(e, ts, hits, until_hit, emit)
+
+    def advance(self, e: dict, ts: int | None, hits: "list[int] | set[int]", until_hit: bool, emit: Emit) -> None:
+        """Steps are tried in order; ``until`` applies after them, as in eql."""
         n = len(self.steps)
-        for pos, step in enumerate(self.steps):
-            if not step.accepts(types) or not step.pred(e):
-                continue
+        for pos in sorted(hits):
+            step = self.steps[pos]
             key = step.key(e)
             if key is _NO_KEY:
                 continue
@@ -310,10 +321,8 @@ class JoinMatcher:
                     del self.table[key]
                     self.stats.completed += 1
                     emit(list(row), ts, None)
-        until = self.until
-        if until is not None and until.accepts(types) and until.pred(e):
-            key = until.key(e)
-            self.table.pop(key, None)
+        if until_hit:
+            self.table.pop(self.until.key(e), None)  # type: ignore[union-attr]
 
     def flush(self, emit: Emit) -> None:
         return None

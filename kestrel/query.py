@@ -150,6 +150,7 @@ class QueryCompiler:
             alias=step.alias,
             missing=step.missing,
             fork=step.fork,
+            condition=step.query.condition,
         )
 
     def _steps(self, shared: list, steps: list[ast.Step], until: ast.Step | None, allow_aliases: bool) -> tuple[list[CompiledStep], CompiledStep | None]:
