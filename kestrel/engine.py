@@ -133,6 +133,7 @@ class Engine:
         self._matchers: list[tuple[Any, Callable, Rule]] = []
         self.stats = EngineStats()
         self.force_python_scan = False  # tests: exercise the fallback scanner
+        self.use_index = True  # tests: False evaluates every rule on every event
         self.process = self._make_process()  # type: ignore[method-assign]
         # EQL-callable functions contributed by rule plugins (lua.*, wasm.*).
         self.functions: dict[str, Callable[..., Any]] = {}
@@ -232,7 +233,8 @@ class Engine:
             if not getattr(pred, "always_false", False):
                 handler = self._event_handler(rule, pred, emit)
                 (event_type,) = tuple(cq.event_types)
-                units.append(Unit(event_type, best_cond(cq.condition, cfg.fold_case_default, cfg.dialect), handler, rule))
+                cond = best_cond(cq.condition, cfg.fold_case_default, cfg.dialect) if self.use_index else None
+                units.append(Unit(event_type, cond, handler, rule))
         else:
             matcher = cq.matcher
             mid = len(self._matchers)
@@ -250,7 +252,7 @@ class Engine:
                 if until is not None:
                     groups[id(until)] = (until, [_UNTIL]) if id(until) not in groups else (until, groups[id(until)][1] + [_UNTIL])
                 for step, ks in groups.values():
-                    cond = best_cond(step.condition, cfg.fold_case_default, cfg.dialect) if step.condition is not None else None
+                    cond = best_cond(step.condition, cfg.fold_case_default, cfg.dialect) if step.condition is not None and self.use_index else None
                     units.append(Unit(step.event_type, cond, _step_handler(step, mid, tuple(ks), hit), rule))
         self._units.extend(units)
         self.rules.append(rule)
