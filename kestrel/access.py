@@ -173,16 +173,34 @@ def _merge(parts: list[Cond | None]) -> Cond | None:
     return None
 
 
+_LITERAL = re.compile(r"\\.|[^.^$*\\]")
+
+
+def _literal_chars(regex: str) -> int:
+    """How many literal characters a pattern pins: a rough rarity score."""
+    return len(_LITERAL.findall(regex))
+
+
+def _is_prefix(regex: str) -> bool:
+    """``/usr/bin/*``, ``bash*``: prefixes are shared by many values (a whole
+    directory, a family of names), unlike suffixes and infixes."""
+    anchored = regex.startswith("^") and not regex.startswith("^.*")
+    return anchored and (regex.endswith(".*$") or not regex.endswith("$"))
+
+
 def _rank(c: Cond) -> tuple:
     dotted = ".".join(c.path)
     if isinstance(c, EqCond):
-        return (3 if dotted in LOW_CARDINALITY else 0, len(c.values))
+        return (3 if dotted in LOW_CARDINALITY else 0, 0, len(c.values))
     if isinstance(c, PatternCond):
         # A pattern that is only wildcards lets everything through.
         broad = any(re.fullmatch(r"\^?(\.\*|\.)*\$?", r) for r in c.regexes)
-        return (4 if broad else 1, len(c.regexes))
+        # A disjunction is as weak as its shortest literal, and a prefix is
+        # weaker than a suffix or infix of the same length.
+        weakest = min(_literal_chars(r) - (3 if _is_prefix(r) else 0) for r in c.regexes)
+        return (4 if broad else 1, -weakest, len(c.regexes))
     broad = any(x.endswith("/0") for x in c.cidrs)
-    return (4 if broad else 2, len(c.cidrs))
+    return (4 if broad else 2, 0, len(c.cidrs))
 
 
 def best_cond(cond: ast.Expr, fold_default: bool, dialect: str) -> Cond | None:

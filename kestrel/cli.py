@@ -278,6 +278,14 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if failed or errors else EXIT_OK
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Benchmarks live in kestrel.bench (eql, the peer, is imported there
+    lazily and only if installed)."""
+    from .bench.runner import run_from_args
+
+    return run_from_args(args)
+
+
 # -- parser --------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -317,6 +325,20 @@ def build_parser() -> argparse.ArgumentParser:
     add_schema_options(t)
     t.set_defaults(func=cmd_rules_test)
     rules.set_defaults(func=lambda a: _help(rules))
+
+    b = sub.add_parser("bench", help="measure throughput, latency and memory, side by side with eql",
+                       description="Run the benchmark scenarios (docs/performance.md) on a generated Linux event stream, each in a fresh process; "
+                                   "with eql installed, run the same rules through eql on a prefix of the stream and compare matches. "
+                                   "Exits 1 if a scenario failed or the matches differ.")
+    b.add_argument("--scenario", action="append", metavar="NAME", help="run only this scenario (repeatable): single-1, single-100, single-1000, seq-10, seq-100, replay-msgpack, flood")
+    b.add_argument("--events", type=int, metavar="N", help="events in the stream (default: 200000; --quick: 20000)")
+    b.add_argument("--peer-events", dest="peer_events", type=int, metavar="N", help="events eql sees in every scenario (default: sized per scenario)")
+    b.add_argument("--no-peer", dest="no_peer", action="store_true", help="do not run eql")
+    b.add_argument("--quick", action="store_true", help="a smoke run of about 20 seconds")
+    b.add_argument("--repeat", type=int, metavar="N", help="at most N timed passes per scenario, best kept; passes stop once 2s were timed (default: 3; --quick: 1)")
+    b.add_argument("--seed", type=int, default=1, help="workload seed (default: 1)")
+    b.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    b.set_defaults(func=cmd_bench)
     return p
 
 

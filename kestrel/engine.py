@@ -27,6 +27,7 @@ from .access import best_cond
 from .dispatch import DispatchBuilder, Unit
 from .lineage import LineageTracker
 from .pipes import Pipeline, build_pipeline
+from .nfa import NO_KEY as _NO_KEY_, SequenceMatcher
 from .query import CompiledQuery, QueryCompiler
 
 log = logging.getLogger("kestrel.engine")
@@ -99,7 +100,6 @@ class _NoAlerts(list):
 
 NO_ALERTS: list = _NoAlerts()
 _UNTIL = -1
-_FULL = None  # a matcher that evaluates every event of its types itself
 
 
 # A rule that raises this many times is disabled rather than slowing every event.
@@ -131,6 +131,7 @@ class Engine:
         # Sequence/join/sample steps the current event satisfied: (matcher id, steps).
         self._hits: list[tuple[int, Any]] = []
         self._matchers: list[tuple[Any, Callable, Rule]] = []
+        self._groups: dict[str, _StepGroup] = {}
         self.stats = EngineStats()
         self.force_python_scan = False  # tests: exercise the fallback scanner
         self.use_index = True  # tests: False evaluates every rule on every event
@@ -236,28 +237,64 @@ class Engine:
                 cond = best_cond(cq.condition, cfg.fold_case_default, cfg.dialect) if self.use_index else None
                 units.append(Unit(event_type, cond, handler, rule))
         else:
-            matcher = cq.matcher
-            mid = len(self._matchers)
-            self._matchers.append((matcher, emit, rule))
-            hit = self._hits.append
-            if getattr(matcher, "has_missing", False):
-                # Missing-event steps must see every event of their types.
-                for t in ({None} if None in cq.event_types else cq.event_types):
-                    units.append(Unit(t, None, _full_feed_handler(mid, hit), rule))
-            else:
-                groups: dict[int, tuple[Any, list[int]]] = {}
-                for k, step in enumerate(matcher.steps):
-                    groups.setdefault(id(step), (step, []))[1].append(k)
-                until = getattr(matcher, "until", None)
-                if until is not None:
-                    groups[id(until)] = (until, [_UNTIL]) if id(until) not in groups else (until, groups[id(until)][1] + [_UNTIL])
-                for step, ks in groups.values():
-                    cond = best_cond(step.condition, cfg.fold_case_default, cfg.dialect) if step.condition is not None and self.use_index else None
-                    units.append(Unit(step.event_type, cond, _step_handler(step, mid, tuple(ks), hit), rule))
+            units.extend(self._install_matcher(rule, cq.matcher, emit, cfg))
         self._units.extend(units)
         self.rules.append(rule)
         self._by_id[rule.id] = rule
         self._plans.clear()
+
+    def _install_matcher(self, rule: Rule, matcher: Any, emit: Callable, cfg: Config) -> list[Unit]:
+        """Wire a sequence/join/sample NFA to shared step groups.
+
+        Steps are grouped across all rules by signature (event type,
+        condition, join key), so a step shared by fifty rules is evaluated
+        and keyed once per event. A group knows which of its steps start a
+        match (always applied), and, through each matcher's ``watch``,
+        which matchers hold a partial waiting for a given key: an event
+        that satisfies a broad later step touches only those."""
+        mid = len(self._matchers)
+        self._matchers.append((matcher, emit, rule))
+        units: list[Unit] = []
+        if getattr(matcher, "has_missing", False):
+            # Missing-event steps must see every event of their types.
+            for t in ({None} if None in rule.compiled.event_types else rule.compiled.event_types):
+                units.append(Unit(t, None, _full_feed_handler(mid, self._hits.append), rule))
+            return units
+        is_seq = isinstance(matcher, SequenceMatcher)
+        step_group: dict[int, _StepGroup] = {}
+        for k, step in enumerate(matcher.steps):
+            group, unit = self._group_for(step, rule, cfg)
+            if unit is not None:
+                units.append(unit)
+            step_group[k] = group
+            if is_seq and k > 0:
+                group.waits = True  # entries appear through watch()
+            else:
+                group.starts.append((mid, -k if is_seq else k, k))
+        until = getattr(matcher, "until", None)
+        until_group = None
+        if until is not None:
+            until_group, unit = self._group_for(until, rule, cfg)
+            if unit is not None:
+                units.append(unit)
+            if is_seq:
+                until_group.closes = True
+            else:
+                until_group.starts.append((mid, _UNTIL_LAST, _UNTIL))
+        if is_seq:
+            matcher.watch = _make_watch(mid, step_group, until_group)
+        return units
+
+    def _group_for(self, step: Any, rule: Rule, cfg: Config) -> tuple["_StepGroup", Unit | None]:
+        sig = step.signature if not step.uses_aliases else f"alias:{id(step)}"
+        group = self._groups.get(sig)
+        if group is not None:
+            return group, None
+        group = self._groups[sig] = _StepGroup(None if step.uses_aliases else step.pred, step.key)
+        cond = None
+        if self.use_index and step.condition is not None and not step.uses_aliases:
+            cond = best_cond(step.condition, cfg.fold_case_default, cfg.dialect)
+        return group, Unit(step.event_type, cond, group.make_handler(self._hits.append), rule)
 
     def _event_handler(self, rule: Rule, pred: Callable[..., bool], emit: Callable) -> Callable[[dict], None]:
         if rule.pipeline is not None:
@@ -369,36 +406,57 @@ class Engine:
             log.warning("lineage tracking failed on an event: %s: %s", type(exc).__name__, exc)
 
     def _apply_hits(self, event: dict, tv: Any) -> None:
-        """Feed the sequence/join/sample matchers whose steps the event hit,
-        each once, in the order they were loaded."""
+        """Apply the step groups the event satisfied to their matchers: each
+        group's key is computed once; work is ordered per matcher as eql
+        orders it (sequences: ``until`` first, then steps last to first;
+        joins: steps in order, then ``until``)."""
         # Handlers hold the bound append of this very list: copy, then clear.
-        hits = self._hits[:]
+        groups = self._hits[:]
         self._hits.clear()
+        work: list = []
+        for g in groups:
+            if g.__class__ is tuple:  # (_FULL_FEED, matcher id): see below
+                continue
+            key = g.key(event)
+            if key is _NO_KEY_:
+                continue
+            for mid, order, k in g.starts:
+                work.append((mid, order, k, key))
+            if g.waits:
+                w = g.waiting.get(key)
+                if w:
+                    for mid, order, k in w:
+                        work.append((mid, order, k, key))
+            if g.closes:
+                c = g.closing.get(key)
+                if c:
+                    for mid in c:
+                        work.append((mid, _UNTIL_FIRST, _UNTIL, key))
+        full = [entry for entry in groups if entry.__class__ is tuple]
+        if not work and not full:
+            return
         ts = self._time_get(event)
         if ts.__class__ is not int or self._time_unit != "auto":
             ts = to_ns(ts, self._time_unit)
-        by_matcher: dict[int, set] = {}
-        for mid, ks in hits:
-            got = by_matcher.get(mid)
-            if got is None:
-                got = by_matcher[mid] = set()
-            if ks is _FULL:
-                got.add(_FULL)
-            else:
-                got.update(ks)
-        for mid in sorted(by_matcher) if len(by_matcher) > 1 else by_matcher:
-            matcher, emit, rule = self._matchers[mid]
+        matchers = self._matchers
+        for _, mid in full:
+            matcher, emit, rule = matchers[mid]
+            if not rule.disabled:
+                try:
+                    matcher.feed(event, ts, (tv,) if tv.__class__ is str else tv, emit)
+                except Exception as exc:
+                    self._rule_failed(rule, exc)
+        if len(work) > 1:
+            work.sort(key=_work_order)
+        for mid, _, k, key in work:
+            matcher, emit, rule = matchers[mid]
             if rule.disabled:
                 continue
-            ks = by_matcher[mid]
             try:
-                if _FULL in ks:
-                    matcher.feed(event, ts, (tv,) if tv.__class__ is str else tv, emit)
+                if k == _UNTIL:
+                    matcher.close(key)
                 else:
-                    until_hit = _UNTIL in ks
-                    if until_hit:
-                        ks.discard(_UNTIL)
-                    matcher.advance(event, ts, ks, until_hit, emit)
+                    matcher.step(k, event, ts, key, emit)
             except Exception as exc:
                 self._rule_failed(rule, exc)
 
@@ -452,27 +510,85 @@ class Engine:
         return res
 
 
-def _step_handler(step: Any, mid: int, ks: tuple, hit: Callable) -> Callable[[dict], None]:
-    """Records that an event satisfies a step; alias steps are checked
-    later, against each partial match's named events."""
-    entry = (mid, ks)
-    if step.uses_aliases:
+_UNTIL_FIRST = -(10**9)  # sequences: until before any step
+_UNTIL_LAST = 10**9  # joins: until after every step
+_FULL_FEED = object()
 
-        def aliased(e: dict) -> None:
-            hit(entry)
 
-        return aliased
-    pred = step.pred
+def _work_order(item: tuple) -> tuple:
+    return (item[0], item[1])
 
-    def step_hit(e: dict, _p=pred) -> None:
-        if _p(e):
-            hit(entry)
 
-    return step_hit
+class _StepGroup:
+    """One step condition + join key, shared by every rule that has it."""
+
+    __slots__ = ("pred", "key", "starts", "waits", "waiting", "closes", "closing")
+
+    def __init__(self, pred: Callable[..., bool] | None, key: Callable[..., Any]) -> None:
+        self.pred = pred  # None: an alias step, checked against each partial
+        self.key = key
+        self.starts: list[tuple[int, int, int]] = []  # (matcher, order, step): always applied
+        self.waits = False
+        self.waiting: dict[Any, dict[tuple[int, int, int], None]] = {}  # key -> matchers waiting for this step
+        self.closes = False
+        self.closing: dict[Any, dict[int, int]] = {}  # key -> matcher -> slots holding the key
+
+    def make_handler(self, hit: Callable[[Any], None]) -> Callable[[dict], None]:
+        group = self
+        pred = self.pred
+        if pred is None:
+
+            def always(e: dict) -> None:
+                hit(group)
+
+            return always
+
+        def group_hit(e: dict, _p=pred) -> None:
+            if _p(e):
+                hit(group)
+
+        return group_hit
+
+
+def _make_watch(mid: int, step_group: dict[int, _StepGroup], until_group: _StepGroup | None) -> Callable[[int, Any, bool], None]:
+    """Keeps the groups' "who waits for which key" tables in step with one
+    matcher's slots: slot k holds partials waiting for step k+1."""
+    entries = {k: (mid, -k, k) for k in step_group}
+
+    def watch(slot: int, key: Any, present: bool) -> None:
+        g = step_group[slot + 1]
+        entry = entries[slot + 1]
+        if present:
+            w = g.waiting.get(key)
+            if w is None:
+                w = g.waiting[key] = {}
+            w[entry] = None
+        else:
+            w = g.waiting.get(key)
+            if w is not None:
+                w.pop(entry, None)
+                if not w:
+                    del g.waiting[key]
+        if until_group is not None:
+            c = until_group.closing.get(key)
+            if present:
+                if c is None:
+                    c = until_group.closing[key] = {}
+                c[mid] = c.get(mid, 0) + 1
+            elif c is not None:
+                n = c.get(mid, 0) - 1
+                if n > 0:
+                    c[mid] = n
+                else:
+                    c.pop(mid, None)
+                    if not c:
+                        del until_group.closing[key]
+
+    return watch
 
 
 def _full_feed_handler(mid: int, hit: Callable) -> Callable[[dict], None]:
-    entry = (mid, _FULL)
+    entry = (_FULL_FEED, mid)
 
     def full(e: dict) -> None:
         hit(entry)

@@ -34,6 +34,10 @@ class CompiledStep:
     missing: bool = False
     fork: bool = False
     condition: Any = None  # the step's AST condition, for access-path indexing
+    # Position-free signatures of the condition (with its dialect) and of
+    # the join key: steps of different rules that agree on both are one
+    # evaluation per event.
+    signature: str = ""
 
     def accepts(self, types: tuple) -> bool:
         return self.event_type is None or self.event_type in types
@@ -85,28 +89,57 @@ class SequenceMatcher:
         self._leading_seen: dict[Any, deque] = {}
         self._pending: dict[Any, list[tuple[int, tuple]]] = {}
         self.has_missing = any(self.missing_before) or bool(self.missing_after)
+        # Told watch(slot, key, present) whenever a key enters or leaves a slot.
+        self.watch: Callable[[int, Any, bool], None] | None = None
 
     # -- bookkeeping ---------------------------------------------------
+    # Every change to a slot goes through _put/_drop, so that the engine's
+    # "who waits for which key" index (``watch``) stays exact.
+
+    def _put(self, k: int, key: Any, partial: Partial) -> None:
+        slot = self.slots[k]
+        fresh = key not in slot
+        slot[key] = partial
+        if fresh:
+            self._count += 1
+            if self.watch is not None:
+                self.watch(k, key, True)
+
+    def _drop(self, k: int, key: Any) -> Partial | None:
+        p = self.slots[k].pop(key, None)
+        if p is not None:
+            self._count -= 1
+            if self.watch is not None:
+                self.watch(k, key, False)
+        return p
+
     def _store(self, k: int, key: Any, partial: Partial, now: int | None) -> None:
         slot = self.slots[k]
         if key in slot:
-            del slot[key]  # re-insert at the end: dict order stays age order
+            # Re-insert at the end so dict order stays age order.
+            del slot[key]
             self._count -= 1
+            if self.maxspan is not None and now is not None:
+                self._expire_front(k, now)
+            if self._count >= self.max_partials:
+                self._evict_oldest()
+            slot[key] = partial
+            self._count += 1
+            return
         if self.maxspan is not None and now is not None:
-            self._expire_front(slot, now)
+            self._expire_front(k, now)
         if self._count >= self.max_partials:
             self._evict_oldest()
-        slot[key] = partial
-        self._count += 1
+        self._put(k, key, partial)
 
-    def _expire_front(self, slot: dict, now: int) -> None:
+    def _expire_front(self, k: int, now: int) -> None:
+        slot = self.slots[k]
         limit = now - self.maxspan  # type: ignore[operator]
         while slot:
             first = next(iter(slot))
             if slot[first].start >= limit:
                 return
-            del slot[first]
-            self._count -= 1
+            self._drop(k, first)
             self.stats.expired += 1
 
     def _evict_oldest(self) -> None:
@@ -118,15 +151,15 @@ class SequenceMatcher:
                 if oldest_start is None or p.start < oldest_start:
                     oldest_k, oldest_start = k, p.start
         if oldest_k >= 0:
-            slot = self.slots[oldest_k]
-            del slot[next(iter(slot))]
-            self._count -= 1
+            self._drop(oldest_k, next(iter(self.slots[oldest_k])))
             self.stats.evictions += 1
 
     def _pop_key(self, key: Any) -> None:
-        for slot in self.slots:
-            if slot.pop(key, None) is not None:
-                self._count -= 1
+        for k in range(len(self.slots)):
+            self._drop(k, key)
+
+    def holds(self, key: Any) -> bool:
+        return any(key in slot for slot in self.slots)
 
     @property
     def live_partials(self) -> int:
@@ -139,64 +172,56 @@ class SequenceMatcher:
         if self.has_missing:
             self._missing_events(e, ts, types, emit)
         until = self.until
-        until_hit = until is not None and until.accepts(types) and until.pred(e)
-        hits = [k for k, step in enumerate(self.steps) if step.accepts(types) and (step.uses_aliases or step.pred(e))]
-        if hits or until_hit:
-            self.advance(e, ts, hits, until_hit, emit)
+        if until is not None and until.accepts(types) and until.pred(e):
+            self.close(until.key(e))
+        for k in range(len(self.steps) - 1, -1, -1):
+            step = self.steps[k]
+            if step.accepts(types) and (step.uses_aliases or step.pred(e)):
+                self.step(k, e, ts, step.key(e), emit)
 
-    def advance(self, e: dict, ts: int | None, hits: "list[int] | set[int]", until_hit: bool, emit: Emit) -> None:
-        """Apply one event whose step predicates are already known: ``hits``
-        are the steps it satisfies (alias steps: may satisfy; checked here
-        against each partial), ``until_hit`` whether it closes its key."""
-        if until_hit:
-            key = self.until.key(e)  # type: ignore[union-attr]
-            if key is not _NO_KEY:
-                self._pop_key(key)
-                self._pending.pop(key, None)
-        if not hits:
+    def close(self, key: Any) -> None:
+        """An ``until`` event: discard the key's partial matches."""
+        if key is not _NO_KEY:
+            self._pop_key(key)
+            self._pending.pop(key, None)
+
+    def step(self, k: int, e: dict, ts: int | None, key: Any, emit: Emit) -> None:
+        """Apply one event that satisfies step ``k`` (alias steps: may
+        satisfy; checked here against the partial). Callers apply an
+        event's steps from the last to the first, after any ``until``."""
+        if key is _NO_KEY:
             return
-        steps = self.steps
-        last = len(steps) - 1
-        maxspan = self.maxspan
-        for k in sorted(hits, reverse=True):
-            step = steps[k]
-            if k == 0:
-                if step.uses_aliases and not step.pred(e):
-                    continue
-                key = step.key(e)
-                if key is _NO_KEY:
-                    continue
-                aliases = {step.alias: e} if step.alias else None
-                partial = Partial((e,), ts if ts is not None else 0, aliases)
-                if last == 0:
-                    self._complete(key, partial, ts, emit)
-                else:
-                    self._store(0, key, partial, ts)
-                continue
-            slot = self.slots[k - 1]
-            if not slot:
-                continue
-            key = step.key(e)
-            p = slot.get(key)
-            if p is None or (step.uses_aliases and not step.pred(e, p.aliases)):
-                continue
-            if maxspan is not None and ts is not None and ts - p.start > maxspan:
-                del slot[key]
-                self._count -= 1
-                self.stats.expired += 1
-                continue
-            if not step.fork:
-                del slot[key]
-                self._count -= 1
-            aliases = p.aliases
-            if step.alias:
-                aliases = dict(aliases or {})
-                aliases[step.alias] = e
-            new = Partial(p.events + (e,), p.start, aliases)
-            if k == last:
-                self._complete(key, new, ts, emit)
+        step = self.steps[k]
+        last = len(self.steps) - 1
+        if k == 0:
+            if step.uses_aliases and not step.pred(e):
+                return
+            aliases = {step.alias: e} if step.alias else None
+            partial = Partial((e,), ts if ts is not None else 0, aliases)
+            if last == 0:
+                self._complete(key, partial, ts, emit)
             else:
-                self._store(k, key, new, ts)
+                self._store(0, key, partial, ts)
+            return
+        p = self.slots[k - 1].get(key)
+        if p is None or (step.uses_aliases and not step.pred(e, p.aliases)):
+            return
+        maxspan = self.maxspan
+        if maxspan is not None and ts is not None and ts - p.start > maxspan:
+            self._drop(k - 1, key)
+            self.stats.expired += 1
+            return
+        if not step.fork:
+            self._drop(k - 1, key)
+        aliases = p.aliases
+        if step.alias:
+            aliases = dict(aliases or {})
+            aliases[step.alias] = e
+        new = Partial(p.events + (e,), p.start, aliases)
+        if k == last:
+            self._complete(key, new, ts, emit)
+        else:
+            self._store(k, key, new, ts)
 
     def _complete(self, key: Any, partial: Partial, ts: int | None, emit: Emit) -> None:
         if self.missing_before and self.missing_before[0] and not self._leading_ok(key, partial, ts):
@@ -228,9 +253,7 @@ class SequenceMatcher:
                         seen.append(ts if ts is not None else 0)
                     else:
                         # Kills partials waiting between step k-1 and k.
-                        slot = self.slots[k - 1]
-                        if slot.pop(key, None) is not None:
-                            self._count -= 1
+                        self._drop(k - 1, key)
         for step in self.missing_after:
             if step.accepts(types) and step.pred(e):
                 key = step.key(e)
@@ -295,20 +318,20 @@ class JoinMatcher:
         return len(self.table)
 
     def feed(self, e: dict, ts: int | None, types: tuple, emit: Emit) -> None:
+        for pos, step in enumerate(self.steps):
+            if step.accepts(types) and step.pred(e):
+                self.step(pos, e, ts, step.key(e), emit)
         until = self.until
-        until_hit = until is not None and until.accepts(types) and until.pred(e)
-        hits = [pos for pos, step in enumerate(self.steps) if step.accepts(types) and step.pred(e)]
-        if hits or until_hit:
-            self.advance(e, ts, hits, until_hit, emit)
+        if until is not None and until.accepts(types) and until.pred(e):
+            self.close(until.key(e))
 
-    def advance(self, e: dict, ts: int | None, hits: "list[int] | set[int]", until_hit: bool, emit: Emit) -> None:
-        """Steps are tried in order; ``until`` applies after them, as in eql."""
+    def close(self, key: Any) -> None:
+        self.table.pop(key, None)
+
+    def step(self, pos: int, e: dict, ts: int | None, key: Any, emit: Emit) -> None:
+        """Steps are applied in order, and ``until`` after them, as in eql."""
         n = len(self.steps)
-        for pos in sorted(hits):
-            step = self.steps[pos]
-            key = step.key(e)
-            if key is _NO_KEY:
-                continue
+        if key is not _NO_KEY:
             row = self.table.get(key)
             if row is None:
                 if len(self.table) >= self.max_partials:
@@ -321,8 +344,6 @@ class JoinMatcher:
                     del self.table[key]
                     self.stats.completed += 1
                     emit(list(row), ts, None)
-        if until_hit:
-            self.table.pop(self.until.key(e), None)  # type: ignore[union-attr]
 
     def flush(self, emit: Emit) -> None:
         return None

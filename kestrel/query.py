@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from .config import Config
 from .eql import ast
+from .eql.ast import canonical
 from .eql.compiler import CompileContext, ExprCompiler
 from .eql.errors import EqlSemanticError
 from .nfa import NO_KEY, CompiledStep, JoinMatcher, SampleMatcher, SequenceMatcher
@@ -141,7 +142,12 @@ class QueryCompiler:
         skip_null = self.config.dialect == "elasticsearch"
         fold = self.config.fold_case_default
         pred, uses_aliases = self.predicate(step.query.condition, aliases)
-        key_fns = [self.value(x) for x in [*shared, *step.by]]
+        key_exprs = [*shared, *step.by]
+        key_fns = [self.value(x) for x in key_exprs]
+        signature = "|".join((
+            str(step.query.event_type), self.config.dialect, str(fold), str(self.config.case_sensitive),
+            canonical(step.query.condition), canonical(key_exprs),
+        ))
         return CompiledStep(
             event_type=step.query.event_type,
             pred=pred,
@@ -151,6 +157,7 @@ class QueryCompiler:
             missing=step.missing,
             fork=step.fork,
             condition=step.query.condition,
+            signature=signature,
         )
 
     def _steps(self, shared: list, steps: list[ast.Step], until: ast.Step | None, allow_aliases: bool) -> tuple[list[CompiledStep], CompiledStep | None]:

@@ -179,3 +179,15 @@ class PipedQuery:
     base: Base | None
     pipes: list[Pipe]
     source: str = ""
+
+
+def canonical(node: object) -> str:
+    """A position-free rendering of a tree: equal for equal meaning, so
+    identical steps of different rules can share one evaluation."""
+    if isinstance(node, list):
+        return "[" + ",".join(canonical(x) for x in node) + "]"
+    fields = getattr(node, "__dataclass_fields__", None)
+    if fields is None:
+        return repr(node)
+    inner = ",".join(f"{k}={canonical(getattr(node, k))}" for k in fields if k != "pos")
+    return f"{type(node).__name__}({inner})"
