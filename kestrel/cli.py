@@ -23,6 +23,7 @@ from . import __version__
 from .config import DIALECTS, TIME_UNITS, Config
 from .engine import Engine
 from .eql.errors import EqlError
+from .gcpolicy import COLLECT_EVERY, periodic_collect, streaming_gc
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -154,16 +155,19 @@ def run_stream(engine: Engine, config: Config, inputs: list[str], fmt: str, sink
     n = 0
     t0 = time.perf_counter()
     try:
-        for event in open_events(config, inputs, fmt, stats):
-            out = process(event)
-            if out:
-                for a in out:
-                    for s in sinks:
-                        s.emit(a)
-                alerts += len(out)
-            n += 1
-            if not n & 0xFFF:
-                progress.update(n, alerts, stats.bytes)
+        with streaming_gc():
+            for event in open_events(config, inputs, fmt, stats):
+                out = process(event)
+                if out:
+                    for a in out:
+                        for s in sinks:
+                            s.emit(a)
+                    alerts += len(out)
+                n += 1
+                if not n & 0xFFF:
+                    progress.update(n, alerts, stats.bytes)
+                    if not n & (COLLECT_EVERY - 1):
+                        periodic_collect()
         for a in engine.flush():
             for s in sinks:
                 s.emit(a)

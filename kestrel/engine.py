@@ -414,14 +414,19 @@ class Engine:
         groups = self._hits[:]
         self._hits.clear()
         work: list = []
+        full = None
         for g in groups:
-            if g.__class__ is tuple:  # (_FULL_FEED, matcher id): see below
+            if g.__class__ is tuple:  # (_FULL_FEED, matcher id)
+                if full is None:
+                    full = []
+                full.append(g)
                 continue
             key = g.key(event)
             if key is _NO_KEY_:
                 continue
-            for mid, order, k in g.starts:
-                work.append((mid, order, k, key))
+            if g.starts:
+                for mid, order, k in g.starts:
+                    work.append((mid, order, k, key))
             if g.waits:
                 w = g.waiting.get(key)
                 if w:
@@ -432,14 +437,13 @@ class Engine:
                 if c:
                     for mid in c:
                         work.append((mid, _UNTIL_FIRST, _UNTIL, key))
-        full = [entry for entry in groups if entry.__class__ is tuple]
-        if not work and not full:
+        if not work and full is None:
             return
         ts = self._time_get(event)
         if ts.__class__ is not int or self._time_unit != "auto":
             ts = to_ns(ts, self._time_unit)
         matchers = self._matchers
-        for _, mid in full:
+        for _, mid in full or ():
             matcher, emit, rule = matchers[mid]
             if not rule.disabled:
                 try:

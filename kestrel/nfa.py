@@ -15,7 +15,7 @@ expired partials are popped from the front as new ones arrive.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -80,7 +80,10 @@ class SequenceMatcher:
         self.max_partials = max_partials
         n = len(steps)
         # slots[k] holds partials that matched steps 0..k and wait for step k+1.
-        self.slots: list[dict[Any, Partial]] = [dict() for _ in range(max(n - 1, 1))]
+        # OrderedDict, not dict: expiry and eviction take from the front, and
+        # a plain dict that is emptied from the front makes every
+        # next(iter(d)) walk past the deleted entries.
+        self.slots: list[OrderedDict[Any, Partial]] = [OrderedDict() for _ in range(max(n - 1, 1))]
         self.stats = MatcherStats()
         self._count = 0
         # missing_before[k]: ![..] steps between real step k-1 and k (k=0: leading).
@@ -89,6 +92,7 @@ class SequenceMatcher:
         self._leading_seen: dict[Any, deque] = {}
         self._pending: dict[Any, list[tuple[int, tuple]]] = {}
         self.has_missing = any(self.missing_before) or bool(self.missing_after)
+        self._next_expiry = [0] * len(self.slots)
         # Told watch(slot, key, present) whenever a key enters or leaves a slot.
         self.watch: Callable[[int, Any, bool], None] | None = None
 
@@ -116,15 +120,12 @@ class SequenceMatcher:
     def _store(self, k: int, key: Any, partial: Partial, now: int | None) -> None:
         slot = self.slots[k]
         if key in slot:
-            # Re-insert at the end so dict order stays age order.
-            del slot[key]
-            self._count -= 1
+            # The newer partial replaces the older and moves to the back, so
+            # slot order stays age order.
+            slot[key] = partial
+            slot.move_to_end(key)
             if self.maxspan is not None and now is not None:
                 self._expire_front(k, now)
-            if self._count >= self.max_partials:
-                self._evict_oldest()
-            slot[key] = partial
-            self._count += 1
             return
         if self.maxspan is not None and now is not None:
             self._expire_front(k, now)
@@ -133,6 +134,12 @@ class SequenceMatcher:
         self._put(k, key, partial)
 
     def _expire_front(self, k: int, now: int) -> None:
+        # Expiry only frees memory (maxspan itself is checked when a partial
+        # would advance), so it runs once per eighth of a maxspan of event
+        # time rather than on every store.
+        if now < self._next_expiry[k]:
+            return
+        self._next_expiry[k] = now + (self.maxspan >> 3)  # type: ignore[operator]
         slot = self.slots[k]
         limit = now - self.maxspan  # type: ignore[operator]
         while slot:
@@ -310,7 +317,7 @@ class JoinMatcher:
         self.steps = steps
         self.until = until
         self.max_partials = max_partials
-        self.table: dict[Any, list] = {}
+        self.table: OrderedDict[Any, list] = OrderedDict()
         self.stats = MatcherStats()
 
     @property
@@ -335,7 +342,7 @@ class JoinMatcher:
             row = self.table.get(key)
             if row is None:
                 if len(self.table) >= self.max_partials:
-                    del self.table[next(iter(self.table))]
+                    self.table.popitem(last=False)
                     self.stats.evictions += 1
                 row = self.table[key] = [None] * n
             if row[pos] is None:

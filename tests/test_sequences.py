@@ -134,7 +134,8 @@ def test_maxspan_expiry_frees_memory_without_evictions() -> None:
     rule = engine.add_query("sequence by process.entity_id with maxspan=1s [process where true] [file where true]", id="x")
     for i in range(10_000):
         engine.process(P(i, i * 0.01, f"e{i}"))  # 100 events per second of event time
-    assert rule.live_partials <= 102
+    # Expiry runs every maxspan/8 of event time: at most 1.125 s of partials live.
+    assert rule.live_partials <= 115
     assert rule.evictions == 0
 
 
