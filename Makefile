@@ -21,5 +21,8 @@ run: setup
 test: setup
 	$(VENV)/bin/python -m pytest -q
 
+bench: setup
+	$(VENV)/bin/kestrel bench
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -35,12 +35,17 @@ NS_PER_SECOND = 1_000_000_000
 
 
 def available() -> str | None:
-    """``None`` when eql can be used, else why not (for the report)."""
+    """``None`` when eql is installed, else why not (for the report).
+
+    Looks the package up without importing it: the bench parent process
+    asks, and should stay small (see kestrel.bench.runner)."""
+    import importlib.util
+
     try:
-        import eql  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        return f"eql is not installed ({exc})"
-    return None
+        found = importlib.util.find_spec("eql") is not None
+    except (ImportError, ValueError):  # a None entry in sys.modules, or a broken package
+        found = False
+    return None if found else "eql is not installed (pip install 'kestrel[test]')"
 
 
 def parse(query: str) -> Any:
