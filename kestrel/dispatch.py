@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from .access import CidrCond, Cond, EqCond, PatternCond
 from .events import make_getter
-from .scan import CidrScanner, PatternScanner
+from .scan import MEMO_LIMIT, CidrScanner, PatternScanner
 
 Handler = Callable[[dict], None]
 _EMPTY: dict = {}
@@ -60,10 +60,53 @@ def _lookup_other(table: dict, v: Any, fold: bool) -> tuple | None:
 
 @dataclass
 class _FieldPlan:
+    """Every table that reads one field, answering with one memoized lookup.
+
+    Hash indexes, pattern scans and CIDR tables are all pure functions of
+    the field's value, so their combined answer — the handlers worth calling
+    — is memoized per value: a repeated value (most are) costs one dict hit
+    whatever the number of tables and rules behind it."""
+
     path: tuple
     eq: dict[bool, dict] = field(default_factory=dict)  # fold -> value -> handlers
     patterns: dict[bool, PatternScanner] = field(default_factory=dict)  # ci -> scanner
     cidr: CidrScanner | None = None
+    memo: dict = field(default_factory=dict)
+
+    def build(self) -> "_FieldPlan":
+        self._eq = [(fold, {k: tuple(v) for k, v in table.items()}) for fold, table in self.eq.items()]
+        self._scanners = [sc.build() for sc in self.patterns.values()]
+        if self.cidr is not None:
+            self._scanners.append(self.cidr.build())
+        return self
+
+    def _compute(self, v: Any) -> tuple:
+        out: list = []
+        for fold, table in self._eq:
+            if v.__class__ is str:
+                hs = table.get(v.lower() if fold else v)
+            else:
+                hs = _lookup_other(table, v, fold)
+            if hs:
+                out.extend(hs)
+        for sc in self._scanners:
+            hs = sc.candidates(v)
+            if hs:
+                out.extend(hs)
+        if len(out) > 1:
+            out = list(dict.fromkeys(out))  # a handler once, whichever table named it
+        return tuple(out)
+
+    def candidates(self, v: Any) -> tuple:
+        cls = v.__class__
+        if cls is str or cls is int:
+            r = self._compute(v)
+            memo = self.memo
+            if len(memo) >= MEMO_LIMIT:
+                memo.clear()
+            memo[v] = r
+            return r
+        return self._compute(v)
 
 
 class DispatchBuilder:
@@ -136,6 +179,10 @@ class DispatchBuilder:
             n += 1
             getter = f"_g{n}"
             ns[getter] = make_getter(path)
+            fp.build()
+            self.scanners.extend(fp._scanners)
+            ns[f"_m{n}"] = fp.memo
+            ns[f"_f{n}"] = fp.candidates
             parent = obj(path[:-1])
             lines.append(f"    _v = {parent}.get({path[-1]!r})")
             # The inline read covers nested events; flat, dotted or odd
@@ -143,37 +190,12 @@ class DispatchBuilder:
             lines.append("    if _v is None:")
             lines.append(f"        _v = {getter}(e)")
             lines.append("    if _v is not None:")
-            for fold, table in fp.eq.items():
-                tname = f"_t{n}_{int(fold)}"
-                ns[tname] = {k: tuple(v) for k, v in table.items()}
-                key = "_v.lower()" if fold else "_v"
-                lines.append("        if _v.__class__ is str:")
-                lines.append(f"            _hs = {tname}.get({key})")
-                lines.append("        else:")
-                lines.append(f"            _hs = _lookup_other({tname}, _v, {fold})")
-                lines.append("        if _hs:")
-                call_all("_hs", "            ")
-            for ci, sc in fp.patterns.items():
-                sname = f"_p{n}_{int(ci)}"
-                ns[sname] = sc.build().candidates
-                ns[sname + "m"] = sc.memo
-                self.scanners.append(sc)
-                # The scanner's memo, read inline: most values were seen before.
-                lines.append(f"        _hs = {sname}m.get(_v) if _v.__class__ is str else None")
-                lines.append("        if _hs is None:")
-                lines.append(f"            _hs = {sname}(_v)")
-                lines.append("        if _hs:")
-                call_all("_hs", "            ")
-            if fp.cidr is not None:
-                cname = f"_c{n}"
-                ns[cname] = fp.cidr.build().candidates
-                ns[cname + "m"] = fp.cidr.memo
-                self.scanners.append(fp.cidr)
-                lines.append(f"        _hs = {cname}m.get(_v) if _v.__class__ is str else None")
-                lines.append("        if _hs is None:")
-                lines.append(f"            _hs = {cname}(_v)")
-                lines.append("        if _hs:")
-                call_all("_hs", "            ")
+            # Memo first (strings and ints: nearly every value repeats).
+            lines.append(f"        _hs = _m{n}.get(_v) if _v.__class__ is str or _v.__class__ is int else None")
+            lines.append("        if _hs is None:")
+            lines.append(f"            _hs = _f{n}(_v)")
+            lines.append("        if _hs:")
+            call_all("_hs", "            ")
         if always:
             ns["_always"] = tuple(always)
             call_all("_always", "    ")

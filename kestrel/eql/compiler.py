@@ -113,6 +113,23 @@ class ExprCompiler:
         if g is None:
             g = self.const(make_getter(path), "_g")
             self._getters[path] = g
+        # Nested ECS events are read inline (a Python call per field read is
+        # most of a predicate's cost); any other shape falls back to the
+        # general getter, so the two agree on every event.
+        parts = tuple(q for p in path for q in (p.split(".") if isinstance(p, str) and "." in p else (p,)))
+        if not all(isinstance(p, str) for p in parts):
+            return f"{g}(e)"
+        if len(parts) == 1:
+            return f"e.get({parts[0]!r})"
+        if len(parts) == 2:
+            t = self.name("_t")
+            return f"({t}.get({parts[1]!r}) if ({t} := e.get({parts[0]!r})).__class__ is dict else {g}(e))"
+        if len(parts) == 3:
+            t, u = self.name("_t"), self.name("_t")
+            return (
+                f"({u}.get({parts[2]!r}) if ({u} := ({t}.get({parts[1]!r}) if ({t} := e.get({parts[0]!r})).__class__ is dict "
+                f"else None)).__class__ is dict else {g}(e))"
+            )
         return f"{g}(e)"
 
     # -- three faces of every node --------------------------------------
@@ -157,12 +174,59 @@ class ExprCompiler:
             return check if want else f"(not {check})"
         if isinstance(node, ast.FunctionCall):
             return f"({self._call(node)} is {want})"
+        if want and isinstance(node, (ast.Compare, ast.InSet)):
+            fast = self._fast_true(node)
+            if fast is not None:
+                return fast
         if isinstance(node, (ast.Compare, ast.InSet, ast.StringPredicate)):
             return f"({self._tri(node)} is {want})"
         v = self.name("_t")
         return f"(({v} := {self.V(node)}) is not None and {'bool(' if want else '(not '}{v}))"
 
     # -- comparisons ----------------------------------------------------
+    def _fast_true(self, node: ast.Expr) -> str | None:
+        """Inline "is true" code for the commonest tests — a field equal to,
+        or in a list of, string literals — with the general helper kept for
+        lists and other types so the result is the same."""
+        from .runtime import _coerced
+
+        coerce = self.ctx.dialect == "elasticsearch"
+        if isinstance(node, ast.Compare) and node.op == "==":
+            if isinstance(node.right, ast.Literal) and isinstance(node.left, ast.Field):
+                fld, lit = node.left, node.right.value
+            elif isinstance(node.left, ast.Literal) and isinstance(node.right, ast.Field):
+                fld, lit = node.right, node.left.value
+            else:
+                return None
+            if not isinstance(lit, str) or (coerce and _coerced(lit) is not None):
+                return None
+            if self.ctx.dialect == "endgame" and "*" in lit:
+                return None
+            ci = self.ctx.fold
+            m = self.const(rt.make_eq_literal(lit, ci, coerce), "_eq")
+            v = self.name("_t")
+            if ci:
+                head = f"(({v} := {self.field_code(fld)}).__class__ is str and {v}.lower() == {lit.lower()!r})"
+            else:
+                head = f"(({v} := {self.field_code(fld)}) == {lit!r})"
+            return f"({head} or ({v}.__class__ is list and {m}({v}) is True))"
+        if isinstance(node, ast.InSet) and not node.negate and isinstance(node.expr, ast.Field):
+            if not node.items or not all(isinstance(i, ast.Literal) and isinstance(i.value, str) for i in node.items):
+                return None
+            values = [i.value for i in node.items]  # type: ignore[union-attr]
+            if coerce and any(_coerced(x) is not None for x in values):
+                return None
+            ci = node.insensitive or self.ctx.fold
+            strings = self.const(frozenset(x.lower() if ci else x for x in values), "_set")
+            m = self.const(rt.make_in_literals(values, ci, coerce), "_in")
+            v = self.name("_t")
+            probe = f"{v}.lower()" if ci else v
+            return (
+                f"((({v} := {self.field_code(node.expr)}).__class__ is str and {probe} in {strings}) "
+                f"or ({v}.__class__ is list and {m}({v}) is True))"
+            )
+        return None
+
     def _tri(self, node: ast.Expr) -> str:
         """Value (True/False/None) of a comparison-like node."""
         if isinstance(node, ast.Compare):

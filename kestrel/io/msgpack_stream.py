@@ -78,9 +78,11 @@ def _fast(it: Iterator[bytes], held: list[bytes], stats: ReadStats, size: int,
     is to take over: a stream offset known to be a frame boundary, the
     offset of ``held[0]`` (``held`` being the chunks fed since, at least,
     that boundary) and how many events after it were already handed out.
-    A boundary is known only after a full batch or when the input read so
-    far ends on one: ``tell()`` also counts the part of an unfinished frame
-    already parsed, which it is whenever a chunk ends mid-frame.
+    A boundary is known right after a full batch only: when a batch stops
+    short because the chunk is used up, an unfinished frame may follow, and
+    ``tell()`` counts the part of it already parsed, up to all of the input.
+    The boundary is then found by skipping the frames handed out since the
+    last one known, when they make a batch and at the end of input.
     """
     unpacker = _unpacker(buffer_limit)
     feed, tell = unpacker.feed, unpacker.tell
@@ -111,13 +113,23 @@ def _fast(it: Iterator[bytes], held: list[bytes], stats: ReadStats, size: int,
             if len(batch) == size:
                 known, done = tell(), 0
             else:  # the chunk is used up
-                at = tell()
-                if at == total:
-                    known, done = at, 0
-                else:
-                    done += len(batch)
+                done += len(batch)
+                if done >= size:  # small chunks, as from a pipe
+                    known, done = _skip_frames(held, held_start, known, done), 0
                 break
-    return (known, held_start, done) if tell() < total else None  # an unfinished frame
+    if done:
+        known = _skip_frames(held, held_start, known, done)
+    return (known, held_start, 0) if known < total else None  # an unfinished frame
+
+
+def _skip_frames(held: list[bytes], held_start: int, start: int, count: int) -> int:
+    """The stream offset ``count`` whole frames after ``start``."""
+    unpacker = _unpacker(0)
+    for piece in _from_offset(held, start - held_start):
+        unpacker.feed(piece)
+    for _ in range(count):
+        unpacker.skip()
+    return start + unpacker.tell()
 
 
 def _fast_framed(it: Iterator[bytes], held: list[bytes], stats: ReadStats, size: int,
@@ -126,14 +138,14 @@ def _fast_framed(it: Iterator[bytes], held: list[bytes], stats: ReadStats, size:
 
     Each frame's end is known exactly here (``tell()`` right after a
     ``skip()``), so the careful path never has events to leave out. What
-    ormsgpack decodes differently from msgpack (which the careful path uses)
-    is only what msgpack rejects outright: an array as a map key becomes a
-    tuple rather than a "malformed frame", and nesting deeper than about a
-    thousand levels, which ormsgpack refuses first, goes to the careful path.
+    ormsgpack refuses (keys that are not strings, which it would otherwise
+    take even as arrays; nesting past about a thousand levels) is decoded
+    again, that batch only, by msgpack, which has the last word: what is
+    read does not depend on whether ormsgpack is installed.
     """
     framer = _unpacker(buffer_limit)
     feed, skip, tell = framer.feed, framer.skip, framer.tell
-    decode, option = ormsgpack.unpackb, ormsgpack.OPT_NON_STR_KEYS
+    decode = ormsgpack.unpackb
     join = b"".join
     frames = range(size)
     full = _array_header(size)
@@ -171,17 +183,31 @@ def _fast_framed(it: Iterator[bytes], held: list[bytes], stats: ReadStats, size:
             else:  # the batch began in an earlier chunk
                 block = join((header, *_between(held, held_start, known, end)))
             try:
-                batch = decode(block, ext_hook=_ext_hook, option=option)
+                batch = decode(block, ext_hook=_ext_hook)
             except _DECODE_ERRORS:
-                return known, held_start, 0
-            if {*map(type, batch)} != _ONLY_OBJECTS:
-                return known, held_start, 0
+                batch = None
+            if batch is None or {*map(type, batch)} != _ONLY_OBJECTS:
+                batch = _decode_frames(block[len(header):], count, buffer_limit)
+                if batch is None:
+                    return known, held_start, 0
             known = end
             stats.events += count
             yield batch
             if count < size:
                 break  # the chunk is used up
     return (known, held_start, 0) if known < total else None
+
+
+def _decode_frames(frames: bytes, count: int, buffer_limit: int) -> list[dict] | None:
+    """The ``count`` frames decoded by msgpack, or None if any is not a map
+    or fails to decode (the careful path then says which and why)."""
+    unpacker = _unpacker(buffer_limit)
+    unpacker.feed(frames)
+    try:
+        batch = list(islice(unpacker, count))
+    except _MSGPACK_ERRORS:
+        return None
+    return batch if len(batch) == count and {*map(type, batch)} == _ONLY_OBJECTS else None
 
 
 def _array_header(count: int) -> bytes:

@@ -41,12 +41,14 @@ __all__ = [
 
 FORMATS = ("auto", "jsonl", "json", "msgpack")
 CHUNK_SIZE = 1 << 20
-# Events per batch. Small on purpose: a batch is alive all at once, and past
-# a few hundred container objects (an ECS event holds ten or so dicts and
-# lists) every batch sets off a garbage collection that finds them all alive
-# and promotes them, and the batch no longer fits the CPU cache; reading in
-# batches of 256 or more measured 1.5 to 3 times slower than in batches of 32.
-BATCH_SIZE = 32
+# Events per batch. Small on purpose: a batch is alive all at once, and
+# past a few hundred container objects (an ECS event holds ten or so dicts
+# and lists) every batch sets off a garbage collection that finds them all
+# alive and promotes them; even below that, memory freed event by event is
+# reused while still in the CPU cache. Measured on 25-field events: batches
+# of 16 read about 3% faster than of 32, and batches of 256 or more 1.5 to 3
+# times slower.
+BATCH_SIZE = 16
 
 _MSGPACK_SUFFIXES = (".msgpack", ".mpk")
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -223,8 +225,10 @@ def _gunzip(chunks: Iterator[bytes], source: str, stats: ReadStats) -> Iterator[
 def write_msgpack(events: Iterable[dict], path_or_file: str | os.PathLike[str] | IO[bytes]) -> int:
     """Write events as concatenated msgpack maps; return how many.
 
-    msgpack is what ``kestrel record`` writes because it replays several
-    times faster than JSON. A path ending in ``.gz`` is compressed.
+    msgpack is what ``kestrel record`` writes: a fifth smaller than JSON
+    Lines, and binary values stay binary. It replays at about JSON Lines'
+    speed where ormsgpack is installed, at two thirds of it with msgpack
+    alone (see ``msgpack_stream``). A path ending in ``.gz`` is compressed.
     """
     if isinstance(path_or_file, io.TextIOBase):
         raise TypeError("msgpack needs a binary file")
