@@ -185,10 +185,12 @@ class DispatchBuilder:
             ns[f"_f{n}"] = fp.candidates
             parent = obj(path[:-1])
             lines.append(f"    _v = {parent}.get({path[-1]!r})")
-            # The inline read covers nested events; flat, dotted or odd
-            # shapes go through the general getter, so both agree.
-            lines.append("    if _v is None:")
-            lines.append(f"        _v = {getter}(e)")
+            # The inline read covers nested events; where the parent object
+            # is missing (flat dotted keys, odd shapes) the general getter
+            # decides, so both always agree.
+            if parent != "e":
+                lines.append(f"    if _v is None and {parent} is _EMPTY:")
+                lines.append(f"        _v = {getter}(e)")
             lines.append("    if _v is not None:")
             # Memo first (strings and ints: nearly every value repeats).
             lines.append(f"        _hs = _m{n}.get(_v) if _v.__class__ is str or _v.__class__ is int else None")

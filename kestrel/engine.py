@@ -450,7 +450,8 @@ class Engine:
                     matcher.feed(event, ts, (tv,) if tv.__class__ is str else tv, emit)
                 except Exception as exc:
                     self._rule_failed(rule, exc)
-        if len(work) > 1:
+        if len(work) > 1 and len({w[0] for w in work}) < len(work):
+            # Order matters only among one matcher's steps.
             work.sort(key=_work_order)
         for mid, _, k, key in work:
             matcher, emit, rule = matchers[mid]

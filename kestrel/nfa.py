@@ -92,7 +92,6 @@ class SequenceMatcher:
         self._leading_seen: dict[Any, deque] = {}
         self._pending: dict[Any, list[tuple[int, tuple]]] = {}
         self.has_missing = any(self.missing_before) or bool(self.missing_after)
-        self._next_expiry = [0] * len(self.slots)
         # Told watch(slot, key, present) whenever a key enters or leaves a slot.
         self.watch: Callable[[int, Any, bool], None] | None = None
 
@@ -135,14 +134,14 @@ class SequenceMatcher:
 
     def _expire_front(self, k: int, now: int) -> None:
         # Expiry only frees memory (maxspan itself is checked when a partial
-        # would advance), so it runs once per eighth of a maxspan of event
-        # time rather than on every store.
-        if now < self._next_expiry[k]:
-            return
-        self._next_expiry[k] = now + (self.maxspan >> 3)  # type: ignore[operator]
+        # would advance). Each store retires at most two expired partials
+        # from the front: that outpaces the one it adds, and no single
+        # event pays for a whole backlog at once (that would be the P99).
         slot = self.slots[k]
         limit = now - self.maxspan  # type: ignore[operator]
-        while slot:
+        budget = 2
+        while slot and budget:
+            budget -= 1
             first = next(iter(slot))
             if slot[first].start >= limit:
                 return
