@@ -141,6 +141,7 @@ def run_stream(engine: Engine, config: Config, inputs: list[str], fmt: str, sink
     from .io.progress import Progress
     from .io.readers import ReadStats
 
+    engine.prepare()
     stats = ReadStats()
     # Alerts on the same terminal would be torn by the progress line.
     to_tty_stdout = sys.stdout.isatty() and any(getattr(s, "target", None) == "-" for s in sinks)

@@ -337,6 +337,14 @@ class Engine:
         self._plans[key] = plan
         return plan
 
+    def prepare(self) -> None:
+        """Build the dispatchers (and compile their pattern databases) for
+        every event type the rules name, so that start-up, not the first
+        events, pays for it."""
+        for t in sorted({u.event_type for u in self._units if u.event_type is not None}):
+            if t not in self._plans:
+                self._plan(t, (t,))
+
     def process(self, event: dict) -> list[Alert]:
         """Run one event through every rule that can match it; return its alerts.
 

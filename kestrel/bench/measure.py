@@ -80,6 +80,7 @@ def make_engine(rules: Rules, max_partials: int | None = None) -> Engine:
     engine = Engine(config)
     for rid, query in rules:
         engine.add_query(query, id=rid)
+    engine.prepare()
     return engine
 
 
