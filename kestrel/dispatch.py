@@ -20,7 +20,11 @@ from typing import Any, Callable
 
 from .access import CidrCond, Cond, EqCond, PatternCond
 from .events import make_getter
-from .scan import MEMO_LIMIT, CidrScanner, PatternScanner
+from .scan import CidrScanner, PatternScanner
+
+# Values remembered per field; the memo is cleared when full, so memory
+# stays flat on a stream of unique values.
+MEMO_LIMIT = 65_536
 
 Handler = Callable[[dict], None]
 _EMPTY: dict = {}

@@ -6,10 +6,9 @@ Hyperscan database (PyPI ``hyperscan``; ~0.6 µs per scan here for 1,000
 patterns), whose matches name the rules worth evaluating. Where the wheel
 is missing, a pure-Python fallback checks each distinct pattern.
 
-Both scanners memoize by value: telemetry repeats its paths, command lines
-and addresses, and a dict hit (~0.08 µs) is far cheaper than any scan. The
-memo is bounded (cleared when full), so memory stays flat on unique values.
-The scanners are prefilters (see :mod:`kestrel.access`): a false positive
+The dispatcher memoizes their answers per field value (telemetry repeats
+its paths, command lines and addresses, and a dict hit is far cheaper than
+any scan). The scanners are prefilters (see :mod:`kestrel.access`): a false positive
 only costs a predicate call, so approximations are allowed in that
 direction only.
 """
@@ -26,7 +25,6 @@ except Exception:  # pragma: no cover
     _hs = None
 
 Handler = Callable[..., Any]
-MEMO_LIMIT = 65_536
 _NONE: tuple = ()
 
 
@@ -34,7 +32,30 @@ def hyperscan_available() -> bool:
     return _hs is not None
 
 
-class PatternScanner:
+class _Scanner:
+    """Strings are scanned; lists are scanned element by element (any
+    element may match); other values match nothing. Memoizing by value is
+    the caller's job (:class:`kestrel.dispatch._FieldPlan` does it once per
+    field for all of that field's tables)."""
+
+    def _scan(self, s: str) -> tuple:
+        raise NotImplementedError
+
+    def candidates(self, value: Any) -> tuple:
+        if value.__class__ is str:
+            return self._scan(value)
+        if value.__class__ is list:
+            out: list = []
+            for x in value:
+                if x.__class__ is str:
+                    for h in self._scan(x):
+                        if h not in out:
+                            out.append(h)
+            return tuple(out)
+        return _NONE
+
+
+class PatternScanner(_Scanner):
     """All wildcard/prefix/substring conditions on one field, one ``ci`` mode."""
 
     def __init__(self, ci: bool, force_python: bool = False) -> None:
@@ -42,7 +63,6 @@ class PatternScanner:
         self._regexes: list[str] = []
         self._owners: list[int] = []  # regex index -> handler index
         self.handlers: list[Handler] = []
-        self.memo: dict[Any, tuple] = {}
         self._db: Any = None
         self._py: list[tuple[re.Pattern, int]] | None = None
         self._force_python = force_python or _hs is None
@@ -74,7 +94,9 @@ class PatternScanner:
             self._py = [(re.compile(rx, re.S), self._owners[i]) for i, rx in enumerate(self._regexes)]
         return self
 
-    def _scan_str(self, s: str) -> tuple:
+    def _scan(self, s: str) -> tuple:
+        if self.ci:
+            s = s.lower()
         hit: set[int] = set()
         if self._db is not None:
             try:
@@ -96,36 +118,14 @@ class PatternScanner:
         handlers = self.handlers
         return tuple(handlers[i] for i in sorted(hit))
 
-    def candidates(self, value: Any) -> tuple:
-        """Handlers whose patterns may match ``value`` (a string or a list)."""
-        memo = self.memo
-        if value.__class__ is str:
-            r = memo.get(value)
-            if r is None:
-                r = self._scan_str(value.lower() if self.ci else value)
-                if len(memo) >= MEMO_LIMIT:
-                    memo.clear()
-                memo[value] = r
-            return r
-        if value.__class__ is list:
-            out: list = []
-            for x in value:
-                if x.__class__ is str:
-                    for h in self.candidates(x):
-                        if h not in out:
-                            out.append(h)
-            return tuple(out)
-        return _NONE
 
-
-class CidrScanner:
+class CidrScanner(_Scanner):
     """All ``cidrMatch(field, ...)`` conditions on one field: per prefix
     length, a dict from the masked address to the rules that listed it."""
 
     def __init__(self) -> None:
         self.handlers: list[Handler] = []
         self._tables: dict[tuple[int, int], dict[int, list[int]]] = {}  # (version, prefixlen) -> net -> handler ids
-        self.memo: dict[Any, tuple] = {}
 
     def add(self, cidrs: Sequence[str], handler: Handler) -> None:
         hid = len(self.handlers)
@@ -141,7 +141,7 @@ class CidrScanner:
     def build(self) -> "CidrScanner":
         return self
 
-    def _lookup(self, s: str) -> tuple:
+    def _scan(self, s: str) -> tuple:
         try:
             addr = ipaddress.ip_address(s.strip())
         except ValueError:
@@ -160,22 +160,3 @@ class CidrScanner:
                 if ids:
                     found.update(ids)
         return tuple(self.handlers[i] for i in sorted(found)) if found else _NONE
-
-    def candidates(self, value: Any) -> tuple:
-        if value.__class__ is str:
-            memo = self.memo
-            r = memo.get(value)
-            if r is None:
-                r = self._lookup(value)
-                if len(memo) >= MEMO_LIMIT:
-                    memo.clear()
-                memo[value] = r
-            return r
-        if value.__class__ is list:
-            out: list = []
-            for x in value:
-                for h in self.candidates(x):
-                    if h not in out:
-                        out.append(h)
-            return tuple(out)
-        return _NONE
