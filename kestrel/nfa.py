@@ -16,7 +16,7 @@ expired partials are popped from the front as new ones arrive.
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 Emit = Callable[[list, int | None, dict | None], None]
