@@ -23,7 +23,11 @@ class EventSource(Protocol):
         """Whether this source reads the input named ``spec``."""
 
     def open(self, spec: str, stats: "ReadStats") -> Iterator[dict]:
-        """Yield events; count and skip what cannot be read into ``stats``."""
+        """Yield events; count and skip what cannot be read into ``stats``.
+
+        A source may also offer ``open_batches(spec, stats)`` yielding lists
+        of events (what it read in one go, never waiting to fill a list);
+        the stream loop prefers it."""
 
 
 @runtime_checkable

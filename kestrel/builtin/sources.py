@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING, Iterator
 
 from ..hookspecs import hookimpl
-from ..io.readers import FORMATS, ReadStats, read_events
+from ..io.readers import FORMATS, ReadStats, read_batches, read_events
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..config import Config
@@ -37,6 +37,9 @@ class FileSource:
 
     def open(self, spec: str, stats: ReadStats) -> Iterator[dict]:
         return read_events(spec, stats, self.fmt)
+
+    def open_batches(self, spec: str, stats: ReadStats) -> Iterator[list[dict]]:
+        return read_batches(spec, stats, self.fmt)
 
 
 @hookimpl
