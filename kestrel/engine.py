@@ -566,28 +566,28 @@ class _StepGroup:
 def _make_watch(mid: int, step_group: dict[int, _StepGroup], until_group: _StepGroup | None) -> Callable[[int, Any, bool], None]:
     """Keeps the groups' "who waits for which key" tables in step with one
     matcher's slots: slot k holds partials waiting for step k+1."""
-    entries = {k: (mid, -k, k) for k in step_group}
+    waits = [(step_group[k].waiting, (mid, -k, k)) for k in sorted(step_group) if k > 0]
+    closing = until_group.closing if until_group is not None else None
 
     def watch(slot: int, key: Any, present: bool) -> None:
-        g = step_group[slot + 1]
-        entry = entries[slot + 1]
+        waiting, entry = waits[slot]
+        w = waiting.get(key)
         if present:
-            w = g.waiting.get(key)
             if w is None:
-                w = g.waiting[key] = {}
-            w[entry] = None
-        else:
-            w = g.waiting.get(key)
-            if w is not None:
-                w.pop(entry, None)
-                if not w:
-                    del g.waiting[key]
-        if until_group is not None:
-            c = until_group.closing.get(key)
+                waiting[key] = {entry: None}
+            else:
+                w[entry] = None
+        elif w is not None:
+            w.pop(entry, None)
+            if not w:
+                del waiting[key]
+        if closing is not None:
+            c = closing.get(key)
             if present:
                 if c is None:
-                    c = until_group.closing[key] = {}
-                c[mid] = c.get(mid, 0) + 1
+                    closing[key] = {mid: 1}
+                else:
+                    c[mid] = c.get(mid, 0) + 1
             elif c is not None:
                 n = c.get(mid, 0) - 1
                 if n > 0:
@@ -595,7 +595,7 @@ def _make_watch(mid: int, step_group: dict[int, _StepGroup], until_group: _StepG
                 else:
                     c.pop(mid, None)
                     if not c:
-                        del until_group.closing[key]
+                        del closing[key]
 
     return watch
 

@@ -43,11 +43,11 @@ class CompiledStep:
         return self.event_type is None or self.event_type in types
 
 
-@dataclass(slots=True)
-class Partial:
-    events: tuple
-    start: int
-    aliases: dict | None = None
+# A partial match is a plain tuple (events, start time, aliases): it is
+# created for every started or advanced match, and a tuple is the cheapest
+# object Python builds.
+Partial = tuple
+_EVENTS, _START, _ALIASES = 0, 1, 2
 
 
 _NO_KEY = object()
@@ -96,17 +96,8 @@ class SequenceMatcher:
         self.watch: Callable[[int, Any, bool], None] | None = None
 
     # -- bookkeeping ---------------------------------------------------
-    # Every change to a slot goes through _put/_drop, so that the engine's
+    # Every change to a slot goes through _store/_drop, so that the engine's
     # "who waits for which key" index (``watch``) stays exact.
-
-    def _put(self, k: int, key: Any, partial: Partial) -> None:
-        slot = self.slots[k]
-        fresh = key not in slot
-        slot[key] = partial
-        if fresh:
-            self._count += 1
-            if self.watch is not None:
-                self.watch(k, key, True)
 
     def _drop(self, k: int, key: Any) -> Partial | None:
         p = self.slots[k].pop(key, None)
@@ -117,36 +108,35 @@ class SequenceMatcher:
         return p
 
     def _store(self, k: int, key: Any, partial: Partial, now: int | None) -> None:
+        # Hot: every started or advanced partial lands here, so the slot
+        # bookkeeping (expiry, bound, watch) is written out inline.
         slot = self.slots[k]
         if key in slot:
             # The newer partial replaces the older and moves to the back, so
             # slot order stays age order.
             slot[key] = partial
             slot.move_to_end(key)
-            if self.maxspan is not None and now is not None:
-                self._expire_front(k, now)
             return
-        if self.maxspan is not None and now is not None:
-            self._expire_front(k, now)
+        maxspan = self.maxspan
+        if maxspan is not None and now is not None and slot:
+            # Retire up to two expired partials from the front: that
+            # outpaces the one being added, and no event pays for a backlog.
+            limit = now - maxspan
+            for _ in (0, 1):
+                first = next(iter(slot))
+                if slot[first][_START] >= limit:
+                    break
+                self._drop(k, first)
+                self.stats.expired += 1
+                if not slot:
+                    break
         if self._count >= self.max_partials:
             self._evict_oldest()
-        self._put(k, key, partial)
-
-    def _expire_front(self, k: int, now: int) -> None:
-        # Expiry only frees memory (maxspan itself is checked when a partial
-        # would advance). Each store retires at most two expired partials
-        # from the front: that outpaces the one it adds, and no single
-        # event pays for a whole backlog at once (that would be the P99).
-        slot = self.slots[k]
-        limit = now - self.maxspan  # type: ignore[operator]
-        budget = 2
-        while slot and budget:
-            budget -= 1
-            first = next(iter(slot))
-            if slot[first].start >= limit:
-                return
-            self._drop(k, first)
-            self.stats.expired += 1
+        slot[key] = partial
+        self._count += 1
+        watch = self.watch
+        if watch is not None:
+            watch(k, key, True)
 
     def _evict_oldest(self) -> None:
         oldest_k = -1
@@ -154,8 +144,8 @@ class SequenceMatcher:
         for k, slot in enumerate(self.slots):
             if slot:
                 p = slot[next(iter(slot))]
-                if oldest_start is None or p.start < oldest_start:
-                    oldest_k, oldest_start = k, p.start
+                if oldest_start is None or p[_START] < oldest_start:
+                    oldest_k, oldest_start = k, p[_START]
         if oldest_k >= 0:
             self._drop(oldest_k, next(iter(self.slots[oldest_k])))
             self.stats.evictions += 1
@@ -203,27 +193,27 @@ class SequenceMatcher:
             if step.uses_aliases and not step.pred(e):
                 return
             aliases = {step.alias: e} if step.alias else None
-            partial = Partial((e,), ts if ts is not None else 0, aliases)
+            partial = ((e,), ts if ts is not None else 0, aliases)
             if last == 0:
                 self._complete(key, partial, ts, emit)
             else:
                 self._store(0, key, partial, ts)
             return
         p = self.slots[k - 1].get(key)
-        if p is None or (step.uses_aliases and not step.pred(e, p.aliases)):
+        if p is None or (step.uses_aliases and not step.pred(e, p[_ALIASES])):
             return
         maxspan = self.maxspan
-        if maxspan is not None and ts is not None and ts - p.start > maxspan:
+        if maxspan is not None and ts is not None and ts - p[_START] > maxspan:
             self._drop(k - 1, key)
             self.stats.expired += 1
             return
         if not step.fork:
             self._drop(k - 1, key)
-        aliases = p.aliases
+        aliases = p[_ALIASES]
         if step.alias:
             aliases = dict(aliases or {})
             aliases[step.alias] = e
-        new = Partial(p.events + (e,), p.start, aliases)
+        new = (p[_EVENTS] + (e,), p[_START], aliases)
         if k == last:
             self._complete(key, new, ts, emit)
         else:
@@ -233,10 +223,10 @@ class SequenceMatcher:
         if self.missing_before and self.missing_before[0] and not self._leading_ok(key, partial, ts):
             return
         if self.missing_after:
-            self._pending.setdefault(key, []).append((partial.start, partial.events))
+            self._pending.setdefault(key, []).append((partial[_START], partial[_EVENTS]))
             return
         self.stats.completed += 1
-        emit(list(partial.events), ts, None)
+        emit(list(partial[_EVENTS]), ts, None)
 
     # -- missing-event steps ![..] ---------------------------------------
     def _missing_events(self, e: dict, ts: int | None, types: tuple, emit: Emit) -> None:
@@ -277,9 +267,9 @@ class SequenceMatcher:
         seen = self._leading_seen.get(key)
         if not seen:
             return True
-        end = ts if ts is not None else partial.start
+        end = ts if ts is not None else partial[_START]
         lo = end - (self.maxspan or 0)
-        return not any(lo <= t <= partial.start for t in seen)
+        return not any(lo <= t <= partial[_START] for t in seen)
 
     def _release_pending(self, now: int, emit: Emit) -> None:
         limit = now - self.maxspan  # type: ignore[operator]
