@@ -166,3 +166,40 @@ def test_rule_that_raises_loses_only_its_match() -> None:
         eng.process({"event": {"category": "process"}, "process": {"name": "x"}})
     assert eng.rule("bad").disabled
     assert eng.rule("bad").stats.errors == 100
+
+
+def test_prepare_builds_dispatchers_up_front() -> None:
+    eng = Engine(Config())
+    eng.add_query('process where process.name == "x"', id="p")
+    eng.add_query('sequence [file where true] [network where true]', id="s")
+    eng.prepare()
+    assert set(eng._plans) == {"process", "file", "network"}
+
+
+def test_streaming_gc_restores_the_collector() -> None:
+    import gc
+
+    from kestrel.gcpolicy import streaming_gc
+
+    assert gc.isenabled()
+    with streaming_gc():
+        assert not gc.isenabled()
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def test_shared_step_groups_keep_rules_apart() -> None:
+    """Twenty rules share one first step; each still completes on its own key."""
+    eng = Engine(Config())
+    for i in range(20):
+        eng.add_query(
+            f'sequence by process.entity_id with maxspan=1m [process where process.name == "sh"] '
+            f'[network where destination.port == {i}]', id=f"r{i}")
+    assert len(eng._groups) == 21
+    eng.process({"@timestamp": 1, "event": {"category": "process"}, "process": {"name": "sh", "entity_id": "a"}})
+    eng.process({"@timestamp": 2, "event": {"category": "process"}, "process": {"name": "sh", "entity_id": "b"}})
+    out = eng.process({"@timestamp": 3, "event": {"category": "network"}, "process": {"entity_id": "b"}, "destination": {"port": 7}})
+    assert [a.rule.id for a in out] == ["r7"]
+    assert sum(r.live_partials for r in eng.rules) == 39
+    # The waiting index holds exactly the live partials.
+    waiting = sum(len(w) for g in eng._groups.values() for w in g.waiting.values())
+    assert waiting == 39
