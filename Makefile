@@ -4,7 +4,7 @@ VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench clean bpf bpf-tools
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,34 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-setup: $(STAMP)
+setup: $(STAMP) bpf
+
+# The live eBPF source (`kestrel run`, `kestrel record`) needs its CO-RE
+# programs built: clang, bpftool and libbpf's headers, installed from the
+# distribution (apt) when missing. Not Linux, or no way to install them: a
+# warning, and everything but the live source still works.
+bpf-tools:
+	@if [ "$$(uname -s)" != Linux ]; then exit 0; fi; \
+	missing=""; \
+	command -v clang >/dev/null 2>&1 || missing="$$missing clang"; \
+	{ command -v bpftool >/dev/null 2>&1 || [ -x /usr/sbin/bpftool ]; } || missing="$$missing bpftool"; \
+	[ -f /usr/include/bpf/bpf_helpers.h ] || missing="$$missing libbpf-dev"; \
+	[ -n "$$missing" ] || exit 0; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+		echo "kestrel: warning: missing$$missing (no apt-get here): install them to build the eBPF programs"; exit 0; fi; \
+	SUDO=""; if [ "$$(id -u)" != 0 ]; then \
+		if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else \
+			echo "kestrel: warning: missing$$missing and not root: install them to build the eBPF programs"; exit 0; fi; fi; \
+	echo "kestrel: installing$$missing with apt-get"; \
+	$$SUDO apt-get update -qq && \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clang libbpf-dev bpftool >/dev/null
+
+bpf: bpf-tools
+	@if [ "$$(uname -s)" = Linux ] && [ -r /sys/kernel/btf/vmlinux ] && command -v clang >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory -C bpf; \
+	else \
+		echo "kestrel: warning: eBPF programs not built (needs Linux with BTF, clang, bpftool, libbpf-dev): kestrel run is unavailable"; \
+	fi
 
 run: setup
 	$(VENV)/bin/kestrel replay
@@ -25,4 +52,4 @@ bench: setup
 	$(VENV)/bin/kestrel bench
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache kestrel/data/bpf

@@ -301,6 +301,161 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if failed or errors else EXIT_OK
 
 
+# -- live commands (the eBPF source) ----------------------------------------------------
+def _live_signals(control: Any, stats_every: float | None) -> dict[int, Any]:
+    """SIGINT/SIGTERM stop the run cleanly (a second one stops it at once);
+    SIGUSR1, and SIGALRM every ``stats_every`` seconds, print the counters."""
+    import signal
+
+    from .sources.ebpf import format_counters
+
+    def stop(signum: int, frame: Any) -> None:
+        if control.stopping:
+            raise KeyboardInterrupt
+        control.stop()
+
+    def counters(signum: int, frame: Any) -> None:
+        if control.session is not None:
+            print("kestrel: " + format_counters(control.session.counters()), file=sys.stderr, flush=True)
+
+    old = {sig: signal.signal(sig, handler) for sig, handler in
+           ((signal.SIGINT, stop), (signal.SIGTERM, stop), (signal.SIGUSR1, counters), (signal.SIGALRM, counters))}
+    if stats_every:
+        signal.setitimer(signal.ITIMER_REAL, stats_every, stats_every)
+    return old
+
+
+def _restore_signals(old: dict[int, Any]) -> None:
+    import signal
+
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    for sig, handler in old.items():
+        signal.signal(sig, handler)
+
+
+def _probe_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if getattr(args, "families", None):
+        from .sources.ebpf import parse_spec
+
+        out["families"] = parse_spec("ebpf:" + args.families).get("families", ("process", "file", "network", "kernel"))
+    if getattr(args, "all_opens", False):
+        out["file_reads"] = True
+        out["open_names"] = None
+    if getattr(args, "failed", False):
+        out["failed"] = True
+    if getattr(args, "ring_mb", None):
+        out["ring_bytes"] = int(args.ring_mb) << 20
+    return out
+
+
+def _check_live(options: Any) -> None:
+    from .sources.ebpf import EbpfUnavailable, check_host
+
+    try:
+        check_host(options.families, options.objects)
+    except EbpfUnavailable as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Watch this host: the eBPF source into the engine, alerts to the sinks."""
+    from dataclasses import asdict
+
+    from .sources.ebpf import Control, format_counters, options_for_rules
+
+    config, file_cfg = build_config(args)
+    engine = Engine(config)
+    errors: list[Any] = []
+    if args.query:
+        try:
+            engine.add_query(args.query, id="query", name="live query", origin="<query>")
+        except EqlError as exc:
+            print(str(exc), file=sys.stderr)
+            return EXIT_USAGE
+        what = "1 query"
+    else:
+        rules = args.rules or file_cfg.get("rules") or [default_rules()]
+        report = engine.load_rules(*rules)
+        errors = report.errors
+        print_load_errors(errors)
+        if not report.rules:
+            raise UsageError("no rules loaded" + (" (see the errors above)" if errors else f" from {', '.join(rules)}"))
+        what = f"{len(report.rules)} rules from {report.files} files"
+    try:
+        options = options_for_rules(engine, **_probe_overrides(args))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    _check_live(options)
+    control = Control(duration=args.duration)
+    config.extra["ebpf"] = {k: v for k, v in asdict(options).items()}
+    config.extra["ebpf_control"] = control
+    outputs = args.output or file_cfg.get("outputs") or ["-"]
+    sinks = make_sinks(config, outputs)
+    if not args.quiet:
+        extra = ""
+        if "file" in options.families and not options.file_reads:
+            extra = " (read-only opens stay in the kernel: no rule reads them)"
+        elif "file" in options.families and options.open_names is not None:
+            shown = ", ".join(options.open_names[:6]) + (", ..." if len(options.open_names) > 6 else "")
+            extra = f" (read-only opens only of files named {shown}: all the rules read)"
+        print(f"kestrel: {what}; watching this host: {', '.join(options.families)} events{extra}"
+              + (f" for {args.duration:g}s" if args.duration else "; Ctrl-C to stop"), file=sys.stderr)
+    old = _live_signals(control, args.stats)
+    try:
+        stats, alerts, seconds = run_stream(engine, config, ["ebpf:"], "auto", sinks, args.quiet)
+    finally:
+        _restore_signals(old)
+    if not args.quiet:
+        print_summary(stats, alerts, seconds, engine)
+        if control.session is not None:
+            c = control.session.counters()
+            print("kestrel: " + format_counters(c), file=sys.stderr)
+            for fam, why in c["unavailable"].items():
+                print(f"kestrel: {fam} events were not available: {why}", file=sys.stderr)
+            print("kestrel: BPF programs detached", file=sys.stderr)
+    return EXIT_PROBLEMS if errors else EXIT_OK
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    """Save this host's normalized events as a msgpack stream for replay."""
+    import msgpack
+
+    from .sources.ebpf import Control, ProbeOptions, Session, format_counters
+
+    try:
+        options = ProbeOptions(**{"file_reads": True, **_probe_overrides(args)})
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    _check_live(options)
+    control = Control(duration=args.duration)
+    session = Session(options, control)
+    out = sys.stdout.buffer if args.file == "-" else open(args.file, "wb")
+    if not args.quiet:
+        print(f"kestrel: recording {', '.join(options.families)} events to {args.file}"
+              + (f" for {args.duration:g}s" if args.duration else "; Ctrl-C to stop"), file=sys.stderr)
+    packer = msgpack.Packer()
+    pack = packer.pack
+    old = _live_signals(control, args.stats)
+    n = 0
+    try:
+        for batch in session.batches():
+            out.write(b"".join([pack(e) for e in batch]))
+            n += len(batch)
+            if args.max_events and n >= args.max_events:
+                control.stop()
+    finally:
+        _restore_signals(old)
+        if out is not sys.stdout.buffer:
+            out.close()
+        else:
+            out.flush()
+    if not args.quiet:
+        print("kestrel: " + format_counters(session.counters()), file=sys.stderr)
+        print(f"kestrel: {n} events written to {args.file}; replay them with `kestrel replay {args.file}`", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Benchmarks live in kestrel.bench (eql, the peer, is imported there
     lazily and only if installed)."""
@@ -336,6 +491,28 @@ def build_parser() -> argparse.ArgumentParser:
     add_schema_options(q)
     q.set_defaults(func=cmd_query)
 
+    lv = sub.add_parser("run", help="watch this host live (eBPF) and alert",
+                        description="Watch this host through eBPF (process, file, network and kernel events) and run rules on "
+                                    "the events as they happen; alerts go to stdout as JSON lines, counters to stderr. Needs root, "
+                                    "a kernel with BTF, and the BPF programs built by `make setup`. SIGINT/SIGTERM stop cleanly "
+                                    "(programs detached, summary printed); SIGUSR1 prints the counters.")
+    src = lv.add_mutually_exclusive_group()
+    src.add_argument("-r", "--rules", action="append", metavar="PATH", help="rule file or directory (repeatable; default: the bundled rules)")
+    src.add_argument("--query", metavar="EQL", help="a one-off live hunt: print every event (or sequence) matching this EQL query")
+    lv.add_argument("-o", "--output", action="append", metavar="TARGET", help="alert output: '-' for stdout or a file path (repeatable; default: stdout)")
+    _live_options(lv)
+    lv.add_argument("--config", metavar="FILE", help="TOML settings file (rules, outputs, max_partials)")
+    lv.add_argument("--max-partials", dest="max_partials", type=int, metavar="N", help="bound on live partial matches per sequence rule (default: 10000)")
+    lv.add_argument("--all-opens", dest="all_opens", action="store_true", help="report read-only opens even when no rule reads them")
+    lv.set_defaults(func=cmd_run)
+
+    rec = sub.add_parser("record", help="save this host's live events (eBPF) for replay",
+                         description="Record this host's normalized events (the events `kestrel run` sees) as a msgpack stream that `kestrel replay` reads.")
+    rec.add_argument("file", metavar="FILE", help="output file ('-' for stdout)")
+    _live_options(rec)
+    rec.add_argument("--max-events", dest="max_events", type=int, metavar="N", help="stop after about N events")
+    rec.set_defaults(func=cmd_record)
+
     rules = sub.add_parser("rules", help="check or test rule files", description="Validate rule files or run their embedded test cases.")
     rsub = rules.add_subparsers(dest="rules_command", metavar="SUBCOMMAND")
     c = rsub.add_parser("check", help="validate rules; exit 1 listing every error", description="Parse and compile every rule; list every error with file, line and column.")
@@ -363,6 +540,15 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     b.set_defaults(func=cmd_bench)
     return p
+
+
+def _live_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long (default: until SIGINT/SIGTERM)")
+    p.add_argument("--stats", type=float, metavar="SECONDS", help="print the counters every SECONDS")
+    p.add_argument("--families", metavar="LIST", help="event families to watch: process,file,network,kernel (default: what the rules read; record: all)")
+    p.add_argument("--failed", action="store_true", help="also report failed file operations and refused connections")
+    p.add_argument("--ring-mb", dest="ring_mb", type=int, metavar="MB", help="ring buffer size in MiB, a power of two (default: 16)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no start line or summary on stderr")
 
 
 def _help(parser: argparse.ArgumentParser) -> int:

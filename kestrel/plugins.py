@@ -24,6 +24,7 @@ BUILTIN_PLUGINS = (
     "kestrel.builtin.sources",
     "kestrel.builtin.sinks",
     "kestrel.builtin.actions",
+    "kestrel.sources.ebpf",
 )
 
 

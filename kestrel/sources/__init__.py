@@ -1,0 +1,1 @@
+"""Live event sources (the eBPF source and its libbpf binding)."""
