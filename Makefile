@@ -4,7 +4,7 @@ VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup run test bench clean bpf bpf-tools
+.PHONY: setup run demo test bench clean bpf bpf-tools
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +42,12 @@ bpf: bpf-tools
 		echo "kestrel: warning: eBPF programs not built (needs Linux with BTF, clang, bpftool, libbpf-dev): kestrel run is unavailable"; \
 	fi
 
+# Watch this host with the bundled rules until Ctrl-C (root, BPF + BTF).
 run: setup
+	$(VENV)/bin/kestrel run
+
+# Replay the bundled sample events through the bundled rules (no root needed).
+demo: setup
 	$(VENV)/bin/kestrel replay
 
 test: setup
