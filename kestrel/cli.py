@@ -406,6 +406,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         stats, alerts, seconds = run_stream(engine, config, ["ebpf:"], "auto", sinks, args.quiet)
     finally:
         _restore_signals(old)
+        if control.session is not None:  # detached already, unless something raised
+            control.session.close()
     if not args.quiet:
         print_summary(stats, alerts, seconds, engine)
         if control.session is not None:
@@ -434,8 +436,12 @@ def cmd_record(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"kestrel: recording {', '.join(options.families)} events to {args.file}"
               + (f" for {args.duration:g}s" if args.duration else "; Ctrl-C to stop"), file=sys.stderr)
-    packer = msgpack.Packer()
-    pack = packer.pack
+    try:  # about twice as fast as msgpack's Packer on these events
+        import ormsgpack
+
+        pack = ormsgpack.packb
+    except ImportError:  # pragma: no cover - ormsgpack is a dependency, but optional at run time
+        pack = msgpack.Packer().pack
     old = _live_signals(control, args.stats)
     n = 0
     try:
@@ -446,6 +452,7 @@ def cmd_record(args: argparse.Namespace) -> int:
                 control.stop()
     finally:
         _restore_signals(old)
+        session.close()
         if out is not sys.stdout.buffer:
             out.close()
         else:

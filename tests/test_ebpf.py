@@ -18,7 +18,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from typing import Any, Callable
@@ -321,6 +320,56 @@ def test_kernel_family_events(bpf_objects: str) -> None:
     assert gid and gid[0]["group"]["effective"]["id"] == "65534"
 
 
+LOADERS_SCRIPT = r"""
+import ctypes, os, struct, subprocess, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+# bpf(BPF_PROG_LOAD): a two-instruction socket filter (r0 = 0; exit)
+insns = ctypes.create_string_buffer(b"\xb7" + b"\0" * 7 + b"\x95" + b"\0" * 7, 16)
+lic = ctypes.create_string_buffer(b"GPL")
+attr = ctypes.create_string_buffer(struct.pack("<IIQQIIQII16s", 1, 2, ctypes.addressof(insns), ctypes.addressof(lic),
+                                               0, 0, 0, 0, 0, b"kestrel_t"), 144)
+fd = libc.syscall(321, 5, attr, 144)
+print("bpf", fd, ctypes.get_errno())
+# finit_module on a file that is no module: refused either way (ENOEXEC, or ENOSYS without modules)
+path = sys.argv[1]
+mfd = os.open(path, os.O_RDONLY)
+print("finit_module", libc.syscall(313, mfd, b"debug=1", 0), ctypes.get_errno())
+# ptrace(PTRACE_ATTACH) of a child
+child = subprocess.Popen(["sleep", "5"])
+time.sleep(0.2)
+print("ptrace", libc.ptrace(16, child.pid, 0, 0), ctypes.get_errno(), child.pid)
+time.sleep(0.1)
+libc.ptrace(17, child.pid, 0, 0)
+child.kill()
+"""
+
+
+@needs_bpf
+def test_loader_and_tracer_events(bpf_objects: str, tmp_path: pathlib.Path) -> None:
+    ko = tmp_path / "kestrel_test.ko"
+    ko.write_bytes(b"not an ELF module")
+    with Live() as live:
+        r = subprocess.run([PY, "-c", LOADERS_SCRIPT, str(ko)], capture_output=True, text=True, check=True)
+        child = int(r.stdout.split("ptrace")[1].split()[2])
+        bpf = live.wait_for(lambda e: action(e) == "load_bpf_program" and e["bpf"]["program"]["name"] == "kestrel_t")
+        mod = live.wait_for(lambda e: action(e) == "load_module" and e["kernel"]["module"]["name"] == "kestrel_test")
+        ptrace = live.wait_for(lambda e: action(e) == "ptrace" and e["target"]["process"]["pid"] == child)
+    assert bpf, r.stdout
+    b = bpf[0]
+    assert b["event"]["category"] == "driver" and b["event"]["outcome"] == "success"
+    assert b["bpf"]["program"] == {"type": "socket_filter", "name": "kestrel_t", "instructions": 2}
+    assert mod, r.stdout
+    m = mod[0]
+    assert m["event"]["category"] == "driver" and m["event"]["outcome"] == "failure"
+    assert m["kernel"]["module"] == {"name": "kestrel_test", "parameters": "debug=1", "syscall": "finit_module"}
+    assert m["file"]["path"] == str(ko)
+    assert ptrace, r.stdout
+    p = ptrace[0]
+    assert p["event"]["category"] == "process" and p["process"]["ptrace"]["request"] == "PTRACE_ATTACH"
+    assert p["target"]["process"]["pid"] == child and p["target"]["process"]["name"] == "sleep"
+
+
 @needs_bpf
 def test_self_filter_and_disabled_family(bpf_objects: str, tmp_path: pathlib.Path) -> None:
     """Kestrel's own activity never leaves the kernel; a family that is not
@@ -396,6 +445,28 @@ def test_live_rules_alert_within_a_second(bpf_objects: str, tmp_path: pathlib.Pa
     assert hit[0].events[0]["process"]["args"] == ["/bin/true", "kestrel-rule-marker"]
 
 
+@needs_bpf
+def test_detached_when_the_consumer_raises(bpf_objects: str) -> None:
+    """An exception in whoever consumes the events detaches everything:
+    through Session.close() (what `kestrel run` calls on the way out) or,
+    without it, when the abandoned generator is collected."""
+    from kestrel.sources.ebpf import ProbeOptions, Session
+
+    for explicit in (True, False):
+        session = Session(ProbeOptions(families=("process",)))
+        gen = session.batches()
+        threading.Timer(0.5, lambda: subprocess.run(["/bin/true"])).start()
+        with pytest.raises(RuntimeError):
+            for _batch in gen:
+                assert _kestrel_programs_attached(wait=False)
+                raise RuntimeError("consumer failed")
+        if explicit:
+            session.close()
+        else:
+            del gen
+        assert not _kestrel_programs_attached()
+
+
 # -- the command line ------------------------------------------------------------------------
 def _kestrel(*args: str, **kw: Any) -> subprocess.Popen:
     return subprocess.Popen([PY, "-m", "kestrel", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
@@ -434,13 +505,13 @@ def test_cli_run_query_and_sigterm(bpf_objects: str) -> None:
     assert not _kestrel_programs_attached()
 
 
-def _kestrel_programs_attached() -> bool:
+def _kestrel_programs_attached(wait: bool = True) -> bool:
     """Whether any Kestrel program is still loaded, allowing the kernel a
     moment: it frees programs from a work queue after the last fd closes."""
     bpftool = shutil.which("bpftool") or "/usr/sbin/bpftool"
     if not os.path.exists(bpftool):
-        return False
-    for _ in range(30):
+        return not wait
+    for _ in range(30 if wait else 1):
         r = subprocess.run([bpftool, "prog", "show"], capture_output=True, text=True)
         if "kestrel_" not in r.stdout:
             return False
@@ -604,3 +675,137 @@ def test_loss_under_a_burst(bpf_objects: str, tmp_path: pathlib.Path, capsys: py
     assert counters["decode_errors"] == 0
     assert len(opens) == OPENS
     assert len(execs) == EXECS
+
+
+# -- decoding, without a kernel: records built by hand as the programs write them -----------
+def _decoder() -> Any:
+    from kestrel.proctable import ProcessTable
+    from kestrel.sources.decode import Decoder
+
+    return Decoder(ProcessTable(boot="test-boot"), host={"name": "h"})
+
+
+def _rec(kind: int, payload: bytes, pid: int = 4242, ppid: int = 1, start: int = 5_000_000_000, ts: int = 7_000_000_000,
+         ids: tuple = (1000, 1000, 1000, 1000), comm: bytes = b"tool") -> bytes:
+    from kestrel.sources.decode import HDR
+
+    size = HDR.size + len(payload)
+    return HDR.pack(ts, start, 1, kind, size, pid, pid, ppid, *ids, comm) + payload
+
+
+def _components(path: str) -> bytes:
+    return b"".join(p.encode() + b"\0" for p in reversed(path.strip("/").split("/"))) if path != "/" else b""
+
+
+def _decode(*records: bytes) -> tuple[list[dict], Any]:
+    d = _decoder()
+    out: list[dict] = []
+    for r in records:
+        d.decode(r, [0], out)
+    return out, d
+
+
+def test_decode_open_creation() -> None:
+    from kestrel.sources.decode import K_OPEN, S_OPEN
+
+    comps = _components("/tmp/dir/new.sh")
+    rec = _rec(K_OPEN, S_OPEN.pack(257, 3, 0o1101, 0o755, 1 << 20, len(comps), 3, 0, 1, 0, 0, 0, 0, 0) + comps)
+    (e,), d = _decode(rec)
+    assert e["event"] == {"category": "file", "type": ["creation"], "action": "creation", "kind": "event",
+                          "module": "kestrel", "outcome": "success"}
+    assert e["file"] == {"path": "/tmp/dir/new.sh", "name": "new.sh", "directory": "/tmp/dir", "extension": "sh",
+                         "flags": ["O_WRONLY", "O_CREAT", "O_TRUNC"]}
+    assert e["process"]["pid"] == 4242 and e["process"]["name"] == "tool" and e["process"]["entity_id"]
+    assert e["user"]["id"] == "1000" and e["group"]["effective"]["id"] == "1000"
+    assert e["@timestamp"] == 7_000_000_000 + d.offset
+    # the same open again: the cached file object, an access when read-only
+    rec2 = _rec(K_OPEN, S_OPEN.pack(257, 3, 0, 0, 0, len(comps), 3, 0, 0, 0, 0, 0, 0, 0) + comps)
+    (e2,), _ = _decode(rec2)
+    assert e2["event"]["action"] == "open" and e2["event"]["type"] == ["access"] and e2["file"]["flags"] == ["O_RDONLY"]
+
+
+def test_decode_relative_paths_and_flags() -> None:
+    from kestrel.sources.decode import (
+        K_RENAME,
+        K_UNLINK,
+        PF_DELETED,
+        PF_TRUNC,
+        S_RENAME,
+        S_UNLINK,
+    )
+    from kestrel.sources.decode import _components as comp
+
+    base = _components("/work/main")
+    rel = b"a/../b.txt\0"
+    (e,), _ = _decode(_rec(K_UNLINK, S_UNLINK.pack(263, 0, 0, 0, len(base), 2, len(rel), 0, 0) + base + rel))
+    assert e["event"]["action"] == "deletion" and e["file"]["path"] == "/work/main/b.txt"
+    src, dst = b"old\0", b"/etc/new\0"
+    rec = _rec(K_RENAME, S_RENAME.pack(82, 0, 0, 0, len(base), 2, len(src), 0, 0, 0, 0, len(dst), 0, 0) + base + src + dst)
+    (r,), _ = _decode(rec)
+    assert r["file"]["path"] == "/etc/new" and r["file"]["Ext"]["original"] == {"path": "/work/main/old", "name": "old"}
+    assert comp(_components("/a/b"), PF_TRUNC) == "/.../a/b"
+    assert comp(_components("/tmp/gone"), PF_DELETED) == "/tmp/gone (deleted)"
+
+
+def test_decode_exec_fork_exit() -> None:
+    from kestrel.sources.decode import K_EXEC, K_EXIT, K_FORK, S_EXEC, S_EXIT, S_FORK
+
+    fork = _rec(K_FORK, S_FORK.pack(1_000_000_000, 1, 0), pid=500, ppid=1, comm=b"bash")
+    exe, cwd = _components("/usr/bin/curl"), _components("/home/u")
+    args = b"curl\0-s\0http://x\0"
+    env = b"HOME=/home/u\0LD_PRELOAD=/tmp/evil.so\0PATH=/bin\0"
+    payload = S_EXEC.pack(500, 500, 500, 1, 1_000_000_000, len(exe), 3, len(cwd), 2, len(args), len(env), 0, 0, 0, 0)
+    exec_ = _rec(K_EXEC, payload + exe + cwd + args + env, pid=500, ppid=1, comm=b"curl")
+    exit_ = _rec(K_EXIT, S_EXIT.pack(2 << 8, 0), pid=500, ppid=1, comm=b"curl")
+    (f, x, end), d = _decode(fork, exec_, exit_)
+    assert f["event"]["action"] == "fork" and f["process"]["pid"] == 500
+    p = x["process"]
+    assert (p["name"], p["executable"], p["args"], p["args_count"], p["command_line"], p["working_directory"]) == \
+        ("curl", "/usr/bin/curl", ["curl", "-s", "http://x"], 3, "curl -s http://x", "/home/u")
+    assert p["interactive"] is True and p["env_vars"] == ["LD_PRELOAD=/tmp/evil.so"]
+    assert p["entity_id"] == f["process"]["entity_id"], "exec keeps the entity id of the fork"
+    assert end["event"]["action"] == "end" and end["process"]["exit_code"] == 2
+    assert d.counts[K_EXEC] == 1 and d.errors == 0
+
+
+def test_decode_survives_bad_records() -> None:
+    from kestrel.sources.decode import K_OPEN
+
+    out, d = _decode(_rec(K_OPEN, b"\x01\x02"), _rec(99, b""))
+    assert out == [] and d.errors == 2 and len(d.error_samples) == 2
+
+
+def test_parse_dns_query() -> None:
+    import struct as st
+
+    from kestrel.sources.decode import parse_dns_query
+
+    q = st.pack(">HHHHHH", 7, 0x0100, 1, 0, 0, 0) + b"\x03www\x07example\x03com\x00" + st.pack(">HH", 28, 1)
+    assert parse_dns_query(q) == (7, "www.example.com", "AAAA")
+    assert parse_dns_query(q[:2] + b"\x81\x80" + q[4:]) is None  # a response
+    assert parse_dns_query(q[:20]) is None  # cut in a label
+
+
+def test_options_for_rules() -> None:
+    from kestrel.sources.ebpf import options_for_rules
+
+    def opts(*queries: str, **cfg: Any) -> Any:
+        e = Engine(Config(**cfg))
+        for i, q in enumerate(queries):
+            e.add_query(q, id=str(i))
+        return options_for_rules(e)
+
+    o = opts('process where process.name == "x"')
+    assert o.families == ("process", "kernel") and not o.file_reads and not o.env and not o.dns
+    o = opts('file where event.type in ("creation", "change")')
+    assert o.families == ("process", "file") and not o.file_reads
+    o = opts('file where event.action == "open" and file.path in ("/etc/shadow", "/etc/gshadow")')
+    assert o.file_reads and o.open_names == ("gshadow", "shadow")
+    o = opts('file where file.path == "/etc/shadow"', 'file where file.name : "*.key"')
+    assert o.file_reads and o.open_names is None
+    o = opts('file where file.path == "/etc/shadow"', case_sensitive=False)
+    assert o.open_names is None, "case-insensitive everywhere: no exact kernel match"
+    o = opts('any where true')
+    assert o.families == ("process", "file", "network", "kernel") and o.file_reads and o.open_names is None
+    o = opts('network where dns.question.name == "x"', 'process where process.env_vars : "LD_PRELOAD=*"')
+    assert o.dns and o.env and o.families == ("process", "network", "kernel")

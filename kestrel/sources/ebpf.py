@@ -12,9 +12,13 @@ check), and a family whose hooks a kernel refuses does not take the others
 down with it.
 
 User side: a :class:`Session` attaches the programs, seeds the process table
-from ``/proc``, then polls the ring buffer and hands out events a batch at a
-time. It stops on request (:class:`Control`: signals, ``--duration``) and
-always detaches, also when the consumer raises.
+from ``/proc``, then hands out events a batch at a time. A thread of its own
+keeps the kernel's ring buffer drained (reading it straight from its memory
+mapping: :class:`~kestrel.sources.libbpf.RingReader`) into a queue, so a
+burst the consumer (decoding, the rules) needs a while for waits in user
+space instead of filling the ring, where the kernel would have to drop it.
+It stops on request (:class:`Control`: signals, ``--duration``) and always
+detaches, also when the consumer raises.
 """
 
 from __future__ import annotations
@@ -22,11 +26,12 @@ from __future__ import annotations
 import logging
 import os
 import platform
+import queue
 import struct
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
@@ -105,6 +110,8 @@ class ProbeOptions:
     poll_ms: int = 100
     objects: str | None = None
     reader: str = "mmap"         # "mmap" (RingReader) or "libbpf" (ring_buffer__poll with a callback)
+    reader_thread: bool = True   # drain the ring from a thread of its own (see Session._pumped)
+    queue_bytes: int = 256 << 20 # bound on what that thread holds for the consumer
 
     def __post_init__(self) -> None:
         fams = tuple(f for f in FAMILIES if f in set(self.families) | {"process"})
@@ -147,7 +154,13 @@ class Probe:
         return [f for f in FAMILIES if f in self.objects]
 
     def start(self) -> None:
-        from .libbpf import BpfError, BpfObject, LibbpfRing, RingReader, num_possible_cpus
+        from .libbpf import (
+            BpfError,
+            BpfObject,
+            LibbpfRing,
+            RingReader,
+            num_possible_cpus,
+        )
 
         opts = self.options
         d = opts.objects or bpf_dir()
@@ -288,6 +301,9 @@ class Session:
         self.cpu = 0.0
         self.events = 0
         self.polls = 0
+        self.pump_cpu = 0.0
+        self.pump_error: BaseException | None = None
+        self._pump: tuple[threading.Thread, threading.Event] | None = None
         # Set once the programs are attached and the process table seeded:
         # everything that happens from then on is seen.
         self.ready = threading.Event()
@@ -297,28 +313,22 @@ class Session:
         """Lists of events, as they arrive, until stopped."""
         from ..proctable import ProcessTable
 
-        ctl = self.control
         self.probe.start()
         try:
             if self.table is None:
                 self.table = ProcessTable()
             self.table.seed_from_proc()  # after attaching: nothing born in between is missed
             decoder = self.decoder = Decoder(self.table, env_vars=dec.DEFAULT_ENV_VARS if self.options.env else None)
-            reader = self.probe.reader
-            poll = reader.poll
             decode = decoder.decode
-            timeout = self.options.poll_ms
             self.started = time.monotonic()
-            self.cpu0 = time.thread_time()
+            self.cpu0 = cpu0 = time.thread_time()
+            thread_time = time.thread_time
             next_sweep = self.started + SWEEP_EVERY_S
             next_clock = self.started + CLOCK_EVERY_S
             log.info("eBPF source attached: %s", ", ".join(self.probe.families))
             self.ready.set()
-            cpu0 = self.cpu0
-            thread_time = time.thread_time
-            while True:
-                span, offs = poll(timeout)
-                self.polls += 1
+            spans = self._pumped() if self.options.reader_thread else self._polled()
+            for span, offs in spans:
                 self.cpu = thread_time() - cpu0
                 if offs:
                     out: list[dict] = []
@@ -326,11 +336,7 @@ class Session:
                     if out:
                         self.events += len(out)
                         yield out
-                if ctl.stopping:
-                    break
                 now = time.monotonic()
-                if ctl.deadline is not None and now >= ctl.deadline:
-                    break
                 if now >= next_clock:
                     decoder.refresh_clock()
                     next_clock = now + CLOCK_EVERY_S
@@ -338,16 +344,6 @@ class Session:
                     if self.table.sweep():
                         decoder.forget()
                     next_sweep = now + SWEEP_EVERY_S
-            # Detach first, then take what is still in the ring: nothing
-            # emitted before the stop is left behind.
-            self.probe.detach()
-            span, offs = poll(0)
-            if offs:
-                out = []
-                decode(span, offs, out)
-                if out:
-                    self.events += len(out)
-                    yield out
         finally:
             self.stopped = time.monotonic()
             self.cpu = time.thread_time() - self.cpu0
@@ -358,6 +354,96 @@ class Session:
             except Exception:  # pragma: no cover
                 self.final_counters = {}
             self.probe.close()
+
+    def _stop_due(self) -> bool:
+        ctl = self.control
+        return ctl.stopping or (ctl.deadline is not None and time.monotonic() >= ctl.deadline)
+
+    def _polled(self) -> Iterator[tuple[bytes, list[int]]]:
+        """Spans read by the consuming thread itself, between its batches."""
+        poll = self.probe.reader.poll
+        timeout = self.options.poll_ms
+        while True:
+            yield poll(timeout)
+            self.polls += 1
+            if self._stop_due():
+                break
+        # Detach first, then take what is still in the ring: nothing emitted
+        # before the stop is left behind.
+        self.probe.detach()
+        yield poll(0)
+
+    def _pumped(self) -> Iterator[tuple[bytes, list[int]]]:
+        """Spans read by a thread of their own that keeps the kernel's ring
+        drained into memory while the consumer (decoding, rules) is busy: a
+        burst the consumer takes a while to work through then waits in user
+        space (up to ``queue_bytes``) instead of filling the ring, where the
+        kernel would have to drop it."""
+        reader = self.probe.reader
+        timeout = self.options.poll_ms
+        limit = self.options.queue_bytes
+        q: queue.SimpleQueue = queue.SimpleQueue()
+        stop = threading.Event()
+        produced = [0]  # bytes queued: written by the reader thread only
+        consumed = 0
+
+        def pump() -> None:
+            t0 = time.thread_time()
+            try:
+                while not stop.is_set():
+                    if produced[0] - consumed > limit:
+                        time.sleep(0.005)  # the ring fills meanwhile; past it the kernel drops (and counts)
+                        continue
+                    span, offs = reader.poll(timeout)
+                    self.polls += 1
+                    if offs:
+                        produced[0] += len(span)
+                        q.put((span, offs))
+                    self.pump_cpu = time.thread_time() - t0
+                span, offs = reader.poll(0)  # the programs are detached: the rest
+                if offs:
+                    q.put((span, offs))
+            except BaseException as exc:  # handed to the consumer
+                self.pump_error = exc
+            finally:
+                self.pump_cpu = time.thread_time() - t0
+                q.put(None)
+
+        th = threading.Thread(target=pump, name="kestrel-ebpf-ring", daemon=True)
+        self._pump = (th, stop)
+        th.start()
+        idle: tuple[bytes, list[int]] = (b"", [])
+        stopping = False
+        try:
+            while True:
+                try:
+                    item = q.get(timeout=timeout / 1000)
+                except queue.Empty:
+                    item = idle
+                if item is None:
+                    break
+                consumed += len(item[0])
+                yield item
+                if not stopping and self._stop_due():
+                    stopping = True
+                    self.probe.detach()
+                    stop.set()
+        finally:
+            stop.set()
+            th.join(10)
+        if self.pump_error is not None:
+            raise self.pump_error
+
+    def close(self) -> None:
+        """Detach and free everything now (idempotent). The generator does
+        this itself when it ends or is closed; this is for a caller that
+        cannot wait for a suspended generator to be collected."""
+        self.control.stop()
+        pump = self._pump
+        if pump is not None:  # the reader thread must be gone before the ring is unmapped
+            pump[1].set()
+            pump[0].join(10)
+        self.probe.close()
 
     def events_iter(self, stats: "ReadStats | None" = None) -> Iterator[dict]:
         for batch in self.batches():
@@ -384,11 +470,11 @@ class Session:
             "ring_high_water": self.probe.reader.high_water if self.probe.reader is not None else getattr(self, "final_high_water", 0),
             "ring_bytes": getattr(self.probe, "ring_size", self.options.ring_bytes),
             "seconds": (end - self.started) if self.started else 0.0,
-            # CPU time of the thread consuming the source (poll, decode, and
-            # whatever the consumer does with the events, e.g. the engine).
-            # (updated once per poll; per thread, so exact also when the
-            # source runs in a thread of a busier process)
-            "cpu_seconds": self.cpu,
+            # CPU time of the ring-reading thread and of the thread consuming
+            # the source (decode, and whatever the consumer does with the
+            # events, e.g. the engine); updated once per batch, per thread,
+            # so exact also when the source runs in a thread of a busier process.
+            "cpu_seconds": self.cpu + self.pump_cpu,
             "families": self.probe.families or list(self.options.families),
             "unavailable": dict(self.probe.failed),
             "processes": self.table.stats if self.table is not None else {},

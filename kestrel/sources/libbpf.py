@@ -19,7 +19,6 @@ import os
 import select
 import struct
 import time
-from typing import Callable, Iterator
 
 log = logging.getLogger("kestrel.ebpf.libbpf")
 
