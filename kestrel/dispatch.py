@@ -104,13 +104,22 @@ class _FieldPlan:
     def candidates(self, v: Any) -> tuple:
         cls = v.__class__
         if cls is str or cls is int:
-            r = self._compute(v)
-            memo = self.memo
-            if len(memo) >= MEMO_LIMIT:
-                memo.clear()
-            memo[v] = r
-            return r
-        return self._compute(v)
+            key: Any = v
+        elif cls is list and len(v) <= 8 and all(x.__class__ is str for x in v):
+            # Short lists of strings (ECS event.type, event.category) repeat
+            # as much as strings do; they are remembered as tuples.
+            key = tuple(v)
+            r = self.memo.get(key)
+            if r is not None:
+                return r
+        else:
+            return self._compute(v)
+        r = self._compute(v)
+        memo = self.memo
+        if len(memo) >= MEMO_LIMIT:
+            memo.clear()
+        memo[key] = r
+        return r
 
 
 class DispatchBuilder:

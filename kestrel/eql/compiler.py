@@ -207,9 +207,10 @@ class ExprCompiler:
             v = self.name("_t")
             if ci:
                 head = f"(({v} := {self.field_code(fld)}).__class__ is str and {v}.lower() == {lit.lower()!r})"
-            else:
-                head = f"(({v} := {self.field_code(fld)}) == {lit!r})"
-            return f"({head} or ({v}.__class__ is list and {m}({v}) is True))"
+                return f"({head} or ({v}.__class__ is list and {m}({v}) is True))"
+            head = f"(({v} := {self.field_code(fld)}) == {lit!r})"
+            # Case-sensitive: a list holds the literal exactly when `in` says so.
+            return f"({head} or ({v}.__class__ is list and {lit!r} in {v}))"
         if isinstance(node, ast.InSet) and not node.negate and isinstance(node.expr, ast.Field):
             if not node.items or not all(isinstance(i, ast.Literal) and isinstance(i.value, str) for i in node.items):
                 return None
