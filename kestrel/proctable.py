@@ -367,12 +367,7 @@ class ProcessTable:
         if comm and (parent is None or not p.name):
             p.name = comm
         self._apply_ids(p, uid, gid, euid, egid)
-        if sid is not None:
-            p.session_leader_pid = sid
-        if pgid is not None:
-            p.group_leader_pid = pgid
-        if interactive is not None:
-            p.interactive = interactive
+        _apply_session(p, sid, pgid, interactive)
         self._resolve_relatives(p, parent)
         self._insert(p)
         return p
@@ -407,12 +402,7 @@ class ProcessTable:
         if cwd is not None:
             p.working_directory = cwd
         self._apply_ids(p, uid, gid, euid, egid)
-        if sid is not None:
-            p.session_leader_pid = sid
-        if pgid is not None:
-            p.group_leader_pid = pgid
-        if interactive is not None:
-            p.interactive = interactive
+        _apply_session(p, sid, pgid, interactive)
         if ns_pid is not None:
             p.ns_pid = ns_pid
         if pidns is not None:
@@ -458,12 +448,7 @@ class ProcessTable:
         p = self._lookup(pid, start_ns)
         if p is None:
             return None
-        if sid is not None:
-            p.session_leader_pid = sid
-        if pgid is not None:
-            p.group_leader_pid = pgid
-        if interactive is not None:
-            p.interactive = interactive
+        _apply_session(p, sid, pgid, interactive)
         self._changed(p)
         self._resolve_relatives(p, self._by_eid.get(p.parent_entity_id) if p.parent_entity_id else None)
         return p
@@ -922,3 +907,13 @@ def _parse_status(p: ProcInfo, status: bytes) -> None:
             f = line.split()
             if len(f) >= 2:
                 p.ns_pid = int(f[-1])
+
+
+def _apply_session(p: ProcInfo, sid: int | None, pgid: int | None, interactive: bool | None) -> None:
+    """Session, process group and terminal as the kernel reported them (None: unknown, keep)."""
+    if sid is not None:
+        p.session_leader_pid = sid
+    if pgid is not None:
+        p.group_leader_pid = pgid
+    if interactive is not None:
+        p.interactive = interactive
