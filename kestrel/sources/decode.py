@@ -542,11 +542,16 @@ class Decoder:
         d["file"] = fobj
         return d
 
-    def _link(self, span: bytes, off: int, h: tuple) -> dict:
+    def _two_paths(self, span: bytes, off: int) -> tuple[int, int, str, str]:
+        """Records with two locations (rename, link): ret, flags, first, second."""
         (nr, ret, flags, _, b1, n1, r1, f1, t1, b2, n2, r2, f2, t2) = S_RENAME.unpack_from(span, off + HDR_SIZE)
         p = off + HDR_SIZE + S_RENAME.size
-        target, used = self._loc(span, p, b1, n1, r1, f1)
-        path, _ = self._loc(span, p + used, b2, n2, r2, f2)
+        first, used = self._loc(span, p, b1, n1, r1, f1)
+        second, _ = self._loc(span, p + used, b2, n2, r2, f2)
+        return ret, flags, first, second
+
+    def _link(self, span: bytes, off: int, h: tuple) -> dict:
+        ret, flags, target, path = self._two_paths(span, off)
         d = self._base(h, EV_CREATE[0 if ret >= 0 else 1])
         fobj = _file_object(path)
         fobj["target_path"] = target
@@ -556,10 +561,7 @@ class Decoder:
         return d
 
     def _rename(self, span: bytes, off: int, h: tuple) -> dict:
-        (nr, ret, flags, _, b1, n1, r1, f1, t1, b2, n2, r2, f2, t2) = S_RENAME.unpack_from(span, off + HDR_SIZE)
-        p = off + HDR_SIZE + S_RENAME.size
-        src, used = self._loc(span, p, b1, n1, r1, f1)
-        dst, _ = self._loc(span, p + used, b2, n2, r2, f2)
+        ret, _, src, dst = self._two_paths(span, off)
         d = self._base(h, EV_RENAME[0 if ret >= 0 else 1])
         fobj = _file_object(dst)
         i = src.rfind("/")
