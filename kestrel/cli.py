@@ -221,7 +221,6 @@ def print_summary(stats: Any, alerts: int, seconds: float, engine: Engine) -> No
 
 # -- commands ----------------------------------------------------------------------
 def cmd_replay(args: argparse.Namespace) -> int:
-    from .plugins import get_plugin_manager
 
     config, file_cfg = build_config(args)
     rules = args.rules or file_cfg.get("rules") or [default_rules()]
@@ -244,7 +243,6 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from .plugins import get_plugin_manager
 
     config, _ = build_config(args)
     engine = Engine(config)
