@@ -207,25 +207,44 @@ static __always_inline int do_mkdir(struct k_config *c, struct pt_regs *regs, lo
 	return 0;
 }
 
-static __always_inline int do_link(struct k_config *c, struct pt_regs *regs, long nr, long ret)
+/* link/symlink and rename report two locations in one record. */
+static __always_inline struct k_rename *two_paths_begin(struct k_config *c, struct task_struct *t,
+							__u32 kind, long nr, long ret)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	struct k_rename *e;
-	int odfd = AT_FDCWD, ndfd = AT_FDCWD;
-	const char *from, *to;
-	__u8 *buf;
-	__u32 off;
 
 	if (ret < 0 && !(c->file_flags & CFG_FILE_FAILED))
-		return 0;
-	buf = get_scratch();
-	if (!buf)
-		return 0;
-	e = (struct k_rename *)buf;
-	fill_hdr(&e->h, t, K_LINK);
+		return NULL;
+	e = (struct k_rename *)get_scratch();
+	if (!e)
+		return NULL;
+	fill_hdr(&e->h, t, kind);
 	e->nr = nr;
 	e->ret = ret;
 	e->flags = 0;
+	return e;
+}
+
+static __always_inline void two_paths_submit(struct k_rename *e, struct task_struct *t,
+					     int odfd, const char *from, int ndfd, const char *to)
+{
+	__u8 *buf = (__u8 *)e;
+	__u32 off;
+
+	off = put_loc(buf, sizeof(*e), t, odfd, from, &e->from);
+	off = put_loc(buf, off, t, ndfd, to, &e->to);
+	submit(buf, off, FAM_FILE);
+}
+
+static __always_inline int do_link(struct k_config *c, struct pt_regs *regs, long nr, long ret)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct k_rename *e = two_paths_begin(c, t, K_LINK, nr, ret);
+	int odfd = AT_FDCWD, ndfd = AT_FDCWD;
+	const char *from, *to;
+
+	if (!e)
+		return 0;
 	if (nr == NR_link || nr == NR_symlink) {
 		from = (const char *)SC_ARG0(regs);
 		to = (const char *)SC_ARG1(regs);
@@ -243,31 +262,19 @@ static __always_inline int do_link(struct k_config *c, struct pt_regs *regs, lon
 		e->flags = 1;
 		odfd = NO_BASE; /* a symlink's target is stored as written */
 	}
-	off = put_loc(buf, sizeof(*e), t, odfd, from, &e->from);
-	off = put_loc(buf, off, t, ndfd, to, &e->to);
-	submit(buf, off, FAM_FILE);
+	two_paths_submit(e, t, odfd, from, ndfd, to);
 	return 0;
 }
 
 static __always_inline int do_rename(struct k_config *c, struct pt_regs *regs, long nr, long ret)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	struct k_rename *e;
+	struct k_rename *e = two_paths_begin(c, t, K_RENAME, nr, ret);
 	int odfd = AT_FDCWD, ndfd = AT_FDCWD;
 	const char *from, *to;
-	__u8 *buf;
-	__u32 off;
 
-	if (ret < 0 && !(c->file_flags & CFG_FILE_FAILED))
+	if (!e)
 		return 0;
-	buf = get_scratch();
-	if (!buf)
-		return 0;
-	e = (struct k_rename *)buf;
-	fill_hdr(&e->h, t, K_RENAME);
-	e->nr = nr;
-	e->ret = ret;
-	e->flags = 0;
 	if (nr == NR_rename) {
 		from = (const char *)SC_ARG0(regs);
 		to = (const char *)SC_ARG1(regs);
@@ -279,9 +286,7 @@ static __always_inline int do_rename(struct k_config *c, struct pt_regs *regs, l
 		if (nr == NR_renameat2)
 			e->flags = SC_ARG4(regs);
 	}
-	off = put_loc(buf, sizeof(*e), t, odfd, from, &e->from);
-	off = put_loc(buf, off, t, ndfd, to, &e->to);
-	submit(buf, off, FAM_FILE);
+	two_paths_submit(e, t, odfd, from, ndfd, to);
 	return 0;
 }
 
