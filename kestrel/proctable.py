@@ -546,14 +546,7 @@ class ProcessTable:
 
     @staticmethod
     def _apply_ids(p: ProcInfo, uid: int | None, gid: int | None, euid: int | None, egid: int | None) -> None:
-        if uid is not None:
-            p.uid = uid
-        if gid is not None:
-            p.gid = gid
-        if euid is not None:
-            p.euid = euid
-        if egid is not None:
-            p.egid = egid
+        _set_known(p, uid=uid, gid=gid, euid=euid, egid=egid)
 
     @staticmethod
     def _changed(p: ProcInfo) -> None:
@@ -910,10 +903,12 @@ def _parse_status(p: ProcInfo, status: bytes) -> None:
 
 
 def _apply_session(p: ProcInfo, sid: int | None, pgid: int | None, interactive: bool | None) -> None:
-    """Session, process group and terminal as the kernel reported them (None: unknown, keep)."""
-    if sid is not None:
-        p.session_leader_pid = sid
-    if pgid is not None:
-        p.group_leader_pid = pgid
-    if interactive is not None:
-        p.interactive = interactive
+    """Session, process group and terminal as the kernel reported them."""
+    _set_known(p, session_leader_pid=sid, group_leader_pid=pgid, interactive=interactive)
+
+
+def _set_known(p: ProcInfo, **values: object) -> None:
+    """Update only what the kernel reported: None means unknown, keep the old value."""
+    for name, value in values.items():
+        if value is not None:
+            setattr(p, name, value)
