@@ -269,6 +269,30 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if n_err else EXIT_OK
 
 
+def cmd_rules_build(args: argparse.Namespace) -> int:
+    from .hosts.wasm_build import BuildError, build_rule, find_rule_dirs
+
+    dirs, missing = find_rule_dirs(args.paths)
+    for m in missing:
+        print(f"kestrel: {m}: no such directory", file=sys.stderr)
+    if not dirs and not missing:
+        print(f"kestrel: no Wasm rule directories (with wasm-rule.toml) under {', '.join(args.paths)}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    failed = 0
+    for d in dirs:
+        t0 = time.perf_counter()
+        try:
+            res = build_rule(d, force=args.force)
+        except BuildError as exc:
+            failed += 1
+            print(f"{d}: build failed: {exc}", file=sys.stderr)
+            continue
+        if not args.quiet:
+            what = f"built ({res.language}) in {time.perf_counter() - t0:.1f}s" if res.built else "up to date"
+            print(f"{res.output}: {what}, {res.size:,} bytes")
+    return EXIT_PROBLEMS if failed or missing else EXIT_OK
+
+
 def cmd_rules_test(args: argparse.Namespace) -> int:
     from .rules.testing import collect_specs, run_tests
 
@@ -518,7 +542,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--max-events", dest="max_events", type=int, metavar="N", help="stop after about N events")
     rec.set_defaults(func=cmd_record)
 
-    rules = sub.add_parser("rules", help="check or test rule files", description="Validate rule files or run their embedded test cases.")
+    rules = sub.add_parser("rules", help="check, test or build rule files", description="Validate rule files, run their embedded test cases, or build Wasm rules.")
     rsub = rules.add_subparsers(dest="rules_command", metavar="SUBCOMMAND")
     c = rsub.add_parser("check", help="validate rules; exit 1 listing every error", description="Parse and compile every rule; list every error with file, line and column.")
     c.add_argument("paths", nargs="+", metavar="PATH", help="rule files or directories")
@@ -529,6 +553,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("-V", "--verbose-cases", dest="verbose", action="store_true", help="one line per test case")
     add_schema_options(t)
     t.set_defaults(func=cmd_rules_test)
+    bl = rsub.add_parser("build", help="build Wasm rules from their sources",
+                         description="Build SDK-based Wasm rules (directories holding wasm-rule.toml, found under each PATH) into build/rule.wasm "
+                                     "with the manifest embedded. Rust, AssemblyScript and C sources; the toolchains come from `make setup`.")
+    bl.add_argument("paths", nargs="+", metavar="PATH", help="rule directories or directories containing them")
+    bl.add_argument("--force", action="store_true", help="rebuild even when the module is newer than its sources")
+    bl.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    bl.set_defaults(func=cmd_rules_build)
     rules.set_defaults(func=lambda a: _help(rules))
 
     b = sub.add_parser("bench", help="measure throughput, latency and memory, side by side with eql",

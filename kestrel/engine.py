@@ -13,6 +13,7 @@ allocates nothing.
 from __future__ import annotations
 
 import logging
+from time import monotonic
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Iterator
 
@@ -33,6 +34,31 @@ from .query import CompiledQuery, QueryCompiler
 log = logging.getLogger("kestrel.engine")
 
 Handler = Callable[[dict, Any, tuple], None]
+
+
+def batched_calls(parsed: ast.PipedQuery, functions: dict[str, Any]) -> list[ast.FunctionCall]:
+    """Calls in ``parsed`` of plugin functions that run in batches."""
+    if not functions:
+        return []
+    found: list[ast.FunctionCall] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for x in node:
+                walk(x)
+            return
+        fields = getattr(node, "__dataclass_fields__", None)
+        if fields is None:
+            return
+        if isinstance(node, ast.FunctionCall):
+            impl = functions.get(node.name) or functions.get(node.name.lower())
+            if impl is not None and getattr(impl, "batched", False):
+                found.append(node)
+        for k in fields:
+            walk(getattr(node, k))
+
+    walk(parsed)
+    return found
 
 
 @dataclass
@@ -135,6 +161,11 @@ class Engine:
         self.stats = EngineStats()
         self.force_python_scan = False  # tests: exercise the fallback scanner
         self.use_index = True  # tests: False evaluates every rule on every event
+        # Batching stages (Wasm rules, queries calling batched functions):
+        # all of them, and those holding events, which the per-event path
+        # checks against their deadline.
+        self.stages: list[Any] = []
+        self._pending: list[Any] = []
         self.process = self._make_process()  # type: ignore[method-assign]
         # EQL-callable functions contributed by rule plugins (lua.*, wasm.*).
         self.functions: dict[str, Callable[..., Any]] = {}
@@ -170,20 +201,32 @@ class Engine:
         line_offset: int = 0,
         col_offset: int = 0,
         dialect: str | None = None,
+        sink: Callable[[list, Any, dict | None], None] | None = None,
     ) -> Rule:
         """Add a rule with full metadata; ``dialect`` overrides the engine's
-        for this rule's query (schema fields stay the engine's)."""
+        for this rule's query (schema fields stay the engine's).
+
+        ``sink`` receives the rule's matches (events, timestamp, extra)
+        instead of the alert list: rule plugins use it to make an EQL query
+        the prefilter of their own check. A query that calls batched
+        plugin functions (``wasm.*``) is run through a batching stage."""
         if meta.id in self._by_id:
             raise ValueError(f"duplicate rule id {meta.id!r}")
         try:
             parsed = parse_query(query)
-            rule = self._compile(meta, query, parsed, origin, dialect)
+            calls = batched_calls(parsed, self.functions)
+            if calls:
+                from .stages import install_batched_query
+
+                return install_batched_query(self, meta, query, parsed, calls, origin, dialect, line_offset, col_offset)
+            rule = self._compile(meta, query, parsed, origin, dialect, sink)
         except EqlError as exc:
             raise exc.located(origin, line_offset, col_offset)
         self._install(rule)
         return rule
 
-    def _compile(self, meta: RuleMeta, query: str, parsed: ast.PipedQuery, origin: str | None, dialect: str | None = None) -> Rule:
+    def _compile(self, meta: RuleMeta, query: str, parsed: ast.PipedQuery, origin: str | None, dialect: str | None = None,
+                 sink: Callable[[list, Any, dict | None], None] | None = None) -> Rule:
         if parsed.base is None:
             raise EqlError("a query must start with an event query, sequence, join or sample", query, 0, 1)
         config = self.config if dialect in (None, self.config.dialect) else replace(self.config, dialect=dialect)
@@ -191,7 +234,8 @@ class Engine:
         compiled = qc.compile(parsed.base)
         rule = Rule(meta, query, parsed, compiled, None, origin)
         rule.config = config  # type: ignore[attr-defined]
-        final = self._final_sink(rule)
+        rule.custom_sink = sink is not None  # type: ignore[attr-defined]
+        final = sink if sink is not None else self._final_sink(rule)
         if parsed.pipes:
             ctx = qc.ctx()
 
@@ -297,7 +341,7 @@ class Engine:
         return group, Unit(step.event_type, cond, group.make_handler(self._hits.append), rule)
 
     def _event_handler(self, rule: Rule, pred: Callable[..., bool], emit: Callable) -> Callable[[dict], None]:
-        if rule.pipeline is not None:
+        if rule.pipeline is not None or getattr(rule, "custom_sink", False):
 
             def piped(e: dict, _p=pred, _emit=emit) -> None:
                 if _p(e):
@@ -367,6 +411,8 @@ class Engine:
         hits = self._hits
         apply_hits = self._apply_hits
         out = self._out
+        pending = self._pending
+        flush_due = self._flush_due
         k0 = path[0] if len(path) == 2 and all(isinstance(p, str) for p in path) else None
         k1 = path[1] if k0 is not None else None
 
@@ -396,6 +442,8 @@ class Engine:
             plan(event)
             if hits:
                 apply_hits(event, tv)
+            if pending:
+                flush_due()
             if out:
                 res = out[:]
                 out.clear()
@@ -499,6 +547,48 @@ class Engine:
             self._plans.clear()
             log.error("rule %s disabled after %d errors", rule.id, rule.stats.errors)
 
+    # -- batching stages ---------------------------------------------------
+    def add_stage(self, stage: Any) -> None:
+        """Register a batching stage: an object with ``deadline`` (monotonic
+        seconds by which its oldest buffered item must go) and ``flush()``
+        (run what it holds; its alerts go to ``engine.emit_alert`` or a
+        rule's sink). A stage puts itself in ``engine.pending_stages`` when
+        it starts holding items and takes itself out when it flushes."""
+        self.stages.append(stage)
+
+    @property
+    def pending_stages(self) -> list[Any]:
+        return self._pending
+
+    def emit_alert(self, alert: Alert) -> None:
+        """Hand over an alert raised outside the per-event path (stages)."""
+        self._out.append(alert)
+
+    def _flush_due(self) -> None:
+        now = monotonic()
+        for stage in self._pending[:]:
+            if now >= stage.deadline:
+                self._flush_stage(stage)
+
+    def _flush_stage(self, stage: Any) -> None:
+        try:
+            stage.flush()
+        except Exception as exc:  # a stage bug must cost only its own rule
+            self.stats.rule_errors += 1
+            log.error("batching stage %s failed: %s: %s", getattr(stage, "name", stage), type(exc).__name__, exc)
+            if stage in self._pending:
+                self._pending.remove(stage)
+
+    def poll(self) -> list[Alert]:
+        """Flush batches whose latency bound has passed; for live streams
+        between reads, when no event arrives to do it."""
+        if self._pending:
+            self._flush_due()
+        res = self._out[:]
+        self._out.clear()
+        self.stats.alerts += len(res)
+        return res
+
     def process_many(self, events: Iterable[dict]) -> Iterator[Alert]:
         """Stream many events; yields alerts as they happen, then the flush."""
         for e in events:
@@ -511,6 +601,8 @@ class Engine:
         """End of input: release what waits for it (tail, sort, counts,
         sequences ending in a missing event)."""
         out = self._out
+        for stage in self._pending[:]:
+            self._flush_stage(stage)
         for rule in self.rules:
             m = rule.compiled.matcher
             if m is not None:

@@ -21,6 +21,7 @@ log = logging.getLogger("kestrel.plugins")
 
 BUILTIN_PLUGINS = (
     "kestrel.builtin.eql_host",
+    "kestrel.hosts.wasm",
     "kestrel.builtin.sources",
     "kestrel.builtin.sinks",
     "kestrel.builtin.actions",

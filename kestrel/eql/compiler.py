@@ -337,6 +337,9 @@ class ExprCompiler:
         lname = node.name.lower()
         if lname in self.ctx.extra_functions or node.name in self.ctx.extra_functions:
             impl = self.ctx.extra_functions.get(node.name) or self.ctx.extra_functions[lname]
+            arity = getattr(impl, "arity", None)
+            if arity is not None and len(node.args) != arity:
+                raise self.error(f"{node.name}() takes {arity} argument{'s' if arity != 1 else ''}, got {len(node.args)}", node)
             f = self.const(impl, "_x")
             return f"{f}({', '.join(self.V(a) for a in node.args)})"
         if lname in _LAMBDA_FUNCS:

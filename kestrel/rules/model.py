@@ -34,6 +34,11 @@ class RuleSpec:
     query_line_offset: int = 0
     query_col_offset: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    # How to add this rule to a fresh engine (rule tests); None: its query
+    # is plain EQL. Rule plugins (Wasm) set their own.
+    install: Any = field(default=None, repr=False, compare=False)
+    # EQL-callable plugin functions in scope where the rule was loaded.
+    functions: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass

@@ -78,8 +78,12 @@ def run_case(spec: RuleSpec, case: RuleTest, config: Config) -> CaseResult:
 
     start = time.perf_counter()
     engine = Engine(config)
+    engine.functions.update(spec.functions)
     report = LoadReport()
-    add_spec(engine, spec, report)
+    if spec.install is not None:
+        spec.install(engine, report)
+    else:
+        add_spec(engine, spec, report)
     if report.errors:
         return CaseResult(spec.origin or "", spec.id, case.name, False, case.expect, 0, str(report.errors[0]))
     got = 0
@@ -101,4 +105,6 @@ def collect_specs(paths: list[str], config: Config) -> tuple[list[RuleSpec], lis
     """Load rules (validating them) and return their specs with tests."""
     engine = Engine(config)
     report = engine.load_rules(*paths)
+    for spec in report.specs:
+        spec.functions = engine.functions
     return report.specs, report.errors

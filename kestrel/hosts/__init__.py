@@ -1,0 +1,1 @@
+"""Rule hosts that run rule plugins outside the native EQL fast path."""
