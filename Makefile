@@ -4,7 +4,7 @@ VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup run demo test bench clean bpf bpf-tools
+.PHONY: setup run demo test bench clean bpf bpf-tools wasm wasm-tools
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-setup: $(STAMP) bpf
+setup: $(STAMP) bpf wasm
 
 # The live eBPF source (`kestrel run`, `kestrel record`) needs its CO-RE
 # programs built: clang, bpftool and libbpf's headers, installed from the
@@ -42,6 +42,37 @@ bpf: bpf-tools
 		echo "kestrel: warning: eBPF programs not built (needs Linux with BTF, clang, bpftool, libbpf-dev): kestrel run is unavailable"; \
 	fi
 
+# Wasm rules (docs/wasm-abi.md) are built from source: Debian's Rust
+# toolchain with the wasm32 standard library (rustup's has none here),
+# clang + lld for C, and the AssemblyScript compiler from npm, pinned in the
+# SDK's package-lock.json. Installed when missing, like the eBPF tools.
+WASM_APT := rustc cargo libstd-rust-dev-wasm32 lld clang
+wasm-tools:
+	@missing=""; \
+	[ -x /usr/bin/cargo ] && [ -x /usr/bin/rustc ] || missing="$$missing rustc cargo"; \
+	[ -d /usr/lib/rustlib/wasm32-unknown-unknown ] || missing="$$missing libstd-rust-dev-wasm32"; \
+	command -v wasm-ld >/dev/null 2>&1 || missing="$$missing lld"; \
+	command -v clang >/dev/null 2>&1 || missing="$$missing clang"; \
+	if [ -n "$$missing" ]; then \
+		if ! command -v apt-get >/dev/null 2>&1; then \
+			echo "kestrel: warning: missing$$missing (no apt-get here): Rust/C Wasm rules cannot be built"; \
+		else \
+			SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+			echo "kestrel: installing$$missing with apt-get"; \
+			$$SUDO apt-get update -qq && \
+			$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(WASM_APT) >/dev/null; \
+		fi; \
+	fi; \
+	if [ -f sdk/wasm/assemblyscript/package-lock.json ] && [ ! -x sdk/wasm/assemblyscript/node_modules/.bin/asc ]; then \
+		if command -v npm >/dev/null 2>&1; then \
+			echo "kestrel: installing the AssemblyScript compiler (npm ci)"; \
+			(cd sdk/wasm/assemblyscript && npm ci --no-audit --no-fund --loglevel=error >/dev/null); \
+		else echo "kestrel: warning: no npm: AssemblyScript Wasm rules cannot be built"; fi; \
+	fi
+
+wasm: wasm-tools $(STAMP)
+	$(VENV)/bin/kestrel rules build --quiet examples/rules tests/wasm
+
 # Watch this host with the bundled rules until Ctrl-C (root, BPF + BTF).
 run: setup
 	$(VENV)/bin/kestrel run
@@ -57,4 +88,5 @@ bench: setup
 	$(VENV)/bin/kestrel bench
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache kestrel/data/bpf
+	rm -rf $(VENV) build *.egg-info .pytest_cache kestrel/data/bpf sdk/wasm/assemblyscript/node_modules
+	find examples/rules tests/wasm -name build -type d -prune -exec rm -rf {} +

@@ -31,3 +31,31 @@ def matches(query: str, events: list[dict], **config: Any) -> list[list[int]]:
 @pytest.fixture
 def root() -> pathlib.Path:
     return ROOT
+
+
+WASM_TEST_MODULES = ROOT / "tests" / "wasm"
+WASM_EXAMPLES = ROOT / "examples" / "rules" / "wasm"
+
+
+@pytest.fixture(scope="session")
+def wasm_modules() -> pathlib.Path:
+    """tests/wasm and examples/rules/wasm, built from source (clang, Rust,
+    AssemblyScript). `make setup` installs the toolchains; in CI a missing
+    toolchain is a failure, elsewhere a skip that says what is missing."""
+    import os
+
+    from kestrel.hosts.wasm_build import BuildError, build_rule, find_rule_dirs
+
+    dirs, _ = find_rule_dirs([str(WASM_TEST_MODULES), str(WASM_EXAMPLES)])
+    problems = []
+    for d in dirs:
+        try:
+            build_rule(d)
+        except BuildError as exc:
+            problems.append(f"{d}: {exc}")
+    if problems:
+        msg = "Wasm modules could not be built (run `make setup`):\n" + "\n".join(problems)
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return WASM_TEST_MODULES

@@ -27,6 +27,11 @@ def _notes(r: dict) -> str:
     bits = []
     if "max_live_partials" in r:
         bits.append(f"live partials ≤ {r['max_live_partials']:,}/{r['max_partials']:,}, evicted {r['evictions']:,}")
+    if r.get("wasm_delivered") is not None:
+        per = r.get("wasm_us_per_event")
+        bits.append(f"{r['wasm_delivered']:,} events into modules in {r.get('wasm_calls', 0):,} calls, "
+                    f"{per:.2f} µs/event delivered" if per is not None else "no events delivered")
+        bits.append(f"prefilters alone {r.get('prefilter_events_per_s', 0):,.0f} ev/s; faults {r.get('wasm_faults', 0)}")
     if r.get("startup_s") is not None:
         bits.append(f"startup {r['startup_s']:.2f}s excluded")
     if r.get("error"):

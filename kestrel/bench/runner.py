@@ -49,6 +49,7 @@ class Scenario:
     peer_events: int
     max_partials: int | None = None
     replay: bool = False
+    wasm: bool = False
 
 
 def _replay_rules(seed: int) -> Rules:
@@ -64,6 +65,7 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("replay-msgpack", "kestrel replay of a msgpack file, 100 single + 10 sequence rules, alerts to a file",
              _replay_rules, 0, replay=True),
     Scenario("flood", "2 sequence rules flooded with unmatched first steps under new keys", lambda s: workload.flood_rules(), 20_000),
+    Scenario("wasm-10", "10 Wasm rules (Rust, AssemblyScript) behind EQL prefilters", lambda s: [("", "")] * 10, 0, wasm=True),
 )}
 
 DEFAULT_EVENTS = 200_000
@@ -97,6 +99,8 @@ def _child_kestrel(spec: dict) -> dict:
     from . import measure
 
     sc = SCENARIOS[spec["scenario"]]
+    if sc.wasm:
+        return _child_wasm(spec)
     rules = sc.rules(spec["seed"])
     events = _load_events(spec["events_file"], spec["events"])
     measure.freeze_heap()
@@ -113,6 +117,21 @@ def _child_kestrel(spec: dict) -> dict:
 
         out.update(max_live_partials=lat.max_live_partials, evictions=lat.evictions,
                    max_partials=sc.max_partials or Config().max_partials)
+    return out
+
+
+def _child_wasm(spec: dict) -> dict:
+    """The Wasm scenario (see kestrel/bench/wasm.py)."""
+    from . import measure
+    from .wasm import measure as measure_wasm
+
+    events = _load_events(spec["events_file"], spec["events"])
+    measure.freeze_heap()
+    base = measure.current_rss_mb()
+    examples = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "examples", "rules", "wasm")
+    with tempfile.TemporaryDirectory(prefix="kestrel-bench-wasm-") as workdir:
+        out = measure_wasm(events, examples, workdir, warmup=spec["warmup"])
+    out.update(rss_mb=measure.peak_rss_mb(), rss_events_mb=base)
     return out
 
 

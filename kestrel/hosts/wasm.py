@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
-from time import monotonic
+from time import monotonic, perf_counter
 from typing import Any
 
 import ormsgpack
@@ -128,6 +128,10 @@ class WasmRuleStage:
         self.allowed_actions = set(handle.manifest.rule.actions) if handle.manifest.rule else {"alert"}
         self.refused_actions: dict[str, int] = {}
         self.bad_results = 0
+        # Events handed to the module and the time spent doing it (encode,
+        # call, decode, alerts): what `kestrel bench` reports per event.
+        self.delivered = 0
+        self.seconds = 0.0
         self.buf: list[dict] = []
         self.deadline = 0.0
         self._pending = engine.pending_stages
@@ -171,6 +175,14 @@ class WasmRuleStage:
         self.buf = []
         if self in self._pending:
             self._pending.remove(self)
+        t0 = perf_counter()
+        try:
+            self._run(events)
+        finally:
+            self.seconds += perf_counter() - t0
+            self.delivered += len(events)
+
+    def _run(self, events: list[dict]) -> None:
         try:
             payload = self.encode(events)
         except Exception as exc:

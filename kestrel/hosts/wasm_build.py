@@ -146,7 +146,8 @@ def _build_c(d: str, out_dir: str, cflags: list[str]) -> str:
     clang = _tool("KESTREL_CLANG", "/usr/bin/clang", "clang")
     out = os.path.join(out_dir, "module.wasm")
     srcs = sorted(glob.glob(os.path.join(d, "*.c")))
-    _run([clang, "--target=wasm32", "-O2", "-nostdlib", "-Wl,--no-entry", "-I", os.path.join(sdk_root(), "c"),
+    # --stack-first: a C stack overflow traps at once instead of running into static data.
+    _run([clang, "--target=wasm32", "-O2", "-nostdlib", "-Wl,--no-entry", "-Wl,--stack-first", "-I", os.path.join(sdk_root(), "c"),
           *cflags, "-o", out, *srcs], d)
     return out
 

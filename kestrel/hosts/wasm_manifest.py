@@ -104,7 +104,8 @@ def parse_manifest(text: str, path: str) -> tuple[Manifest | None, list[LoadErro
         err(f"[module]: unknown key {k!r} (known: {', '.join(sorted(MODULE_KEYS))})", rf"^\s*{re.escape(k)}\s*=")
     name = mod.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
-        err("[module] name must be an identifier (letters, digits, _): it names the module's EQL functions, wasm.<name>.<fn>")
+        err("[module] name must be an identifier (letters, digits, _): it names the module's EQL functions, wasm.<name>.<fn>",
+            r"^\s*name\s*=" if "name" in mod else r"^\s*\[module\]")
         name = "invalid"
     abi = mod.get("abi", ABI_VERSION)
     if abi != ABI_VERSION:
@@ -134,7 +135,7 @@ def parse_manifest(text: str, path: str) -> tuple[Manifest | None, list[LoadErro
     if not isinstance(config, dict):
         err("[config] must be a table", r"^\s*\[?config")
         config = {}
-    tests = _tests(doc.get("tests", []), err, rule)
+    tests = _tests(doc.get("tests", []), err, rule, "rule" in doc)
     build = doc.get("build", {}) if isinstance(doc.get("build", {}), dict) else {}
     if errors:
         return None, errors
@@ -237,7 +238,7 @@ def _limits(raw: Any, err: Any) -> Limits:
     return Limits(**values)
 
 
-def _tests(raw: Any, err: Any, rule: RulePart | None) -> list[RuleTest]:
+def _tests(raw: Any, err: Any, rule: RulePart | None, has_rule: bool) -> list[RuleTest]:
     where = r"^\s*\[\[tests\]\]"
     rid = rule.id if rule else None
     if not isinstance(raw, list):
@@ -261,7 +262,7 @@ def _tests(raw: Any, err: Any, rule: RulePart | None) -> list[RuleTest]:
             err(f"{label}: 'expect' must be the number of alerts the events raise (0 for none)", where, rid)
             continue
         out.append(RuleTest(str(t.get("name", f"case {k + 1}")), events, expect))
-    if out and rule is None:
+    if out and not has_rule:
         err("[[tests]] need a [rule] to test", where)
     return out
 

@@ -336,6 +336,10 @@ class Session:
                     if out:
                         self.events += len(out)
                         yield out
+                else:
+                    # A quiet poll: an empty list, so the consumer can flush
+                    # batches waiting on a latency bound (Wasm rules).
+                    yield []
                 now = time.monotonic()
                 if now >= next_clock:
                     decoder.refresh_clock()
