@@ -37,16 +37,15 @@ WASM_TEST_MODULES = ROOT / "tests" / "wasm"
 WASM_EXAMPLES = ROOT / "examples" / "rules" / "wasm"
 
 
-@pytest.fixture(scope="session")
-def wasm_modules() -> pathlib.Path:
-    """tests/wasm and examples/rules/wasm, built from source (clang, Rust,
-    AssemblyScript). `make setup` installs the toolchains; in CI a missing
+def _build_wasm(root: pathlib.Path) -> None:
+    """Build the Wasm rule directories under ``root`` (up-to-date ones are
+    left alone). `make setup` installs the toolchains; in CI a missing
     toolchain is a failure, elsewhere a skip that says what is missing."""
     import os
 
     from kestrel.hosts.wasm_build import BuildError, build_rule, find_rule_dirs
 
-    dirs, _ = find_rule_dirs([str(WASM_TEST_MODULES), str(WASM_EXAMPLES)])
+    dirs, _ = find_rule_dirs([str(root)])
     problems = []
     for d in dirs:
         try:
@@ -58,4 +57,17 @@ def wasm_modules() -> pathlib.Path:
         if os.environ.get("CI"):
             pytest.fail(msg)
         pytest.skip(msg)
+
+
+@pytest.fixture(scope="session")
+def wasm_modules() -> pathlib.Path:
+    """tests/wasm (C sources), built."""
+    _build_wasm(WASM_TEST_MODULES)
     return WASM_TEST_MODULES
+
+
+@pytest.fixture(scope="session")
+def wasm_examples() -> pathlib.Path:
+    """examples/rules/wasm (Rust, AssemblyScript), built."""
+    _build_wasm(WASM_EXAMPLES)
+    return WASM_EXAMPLES

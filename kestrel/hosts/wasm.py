@@ -113,6 +113,47 @@ class ModuleHandle:
         }
 
 
+def make_projector(fields: tuple[str, ...], time_field: str, unit: str) -> Any:
+    """A generated function taking an event to the flat map a module sees.
+
+    This runs for every event delivered, so it is compiled per rule: fields
+    under the same parent object share one lookup (``process.name``,
+    ``process.pid`` read ``e["process"]`` once), and the generic getters,
+    which also find flat dotted keys, serve only events of another shape."""
+    ns: dict[str, Any] = {"_to_ns": to_ns, "_unit": unit}
+    body: list[str] = []
+    groups: dict[str, list[tuple[str, str, int]]] = {}
+    others: list[tuple[str, int]] = []
+    for i, f in enumerate(fields):
+        ns[f"_g{i}"] = make_getter(parse_field_path(f))
+        parts = f.split(".")
+        if len(parts) == 2 and f != time_field and all(parts):
+            groups.setdefault(parts[0], []).append((f, parts[1], i))
+        else:
+            others.append((f, i))
+
+    def put(name: str, value: str, is_time: bool, indent: str) -> None:
+        body.append(f"{indent}v = {value}")
+        if is_time:
+            body.append(f"{indent}if v is not None: m[{name!r}] = v if v.__class__ is int and _unit == 'auto' else _to_ns(v, _unit)")
+        else:
+            body.append(f"{indent}if v is not None: m[{name!r}] = v")
+
+    for first, items in groups.items():
+        body.append(f"    o = e.get({first!r})")
+        body.append("    if o.__class__ is dict:")
+        for name, key, _ in items:
+            put(name, f"o.get({key!r})", False, "        ")
+        body.append("    else:")
+        for name, _, i in items:
+            put(name, f"_g{i}(e)", False, "        ")
+    for name, i in others:
+        put(name, f"_g{i}(e)", name == time_field, "    ")
+    src = "def project(e):\n    m = {}\n" + "\n".join(body) + "\n    return m\n"
+    exec(compile(src, "<wasm projector>", "exec"), ns)
+    return ns["project"]
+
+
 class WasmRuleStage:
     """Batches a Wasm rule's prefiltered events into calls of ``kestrel_match``."""
 
@@ -139,8 +180,7 @@ class WasmRuleStage:
         time_field = config.time_field or "@timestamp"
         self._time_get = make_getter(parse_field_path(time_field))
         self._unit = config.time_unit or "auto"
-        # (name, getter, is-time) for each declared field
-        self.fields = [(f, make_getter(parse_field_path(f)), f == time_field) for f in fields]
+        self.project = make_projector(fields, time_field, self._unit)
 
     def add(self, events: list, ts: Any, extra: Any) -> None:
         buf = self.buf
@@ -153,15 +193,8 @@ class WasmRuleStage:
 
     def encode(self, events: list[dict]) -> bytes:
         """The batch as the module sees it: declared fields only, flat keys."""
-        out = []
-        unit = self._unit
-        for e in events:
-            m = {}
-            for name, get, is_time in self.fields:
-                v = get(e)
-                if v is not None:
-                    m[name] = to_ns(v, unit) if is_time else v
-            out.append(m)
+        project = self.project
+        out = [project(e) for e in events]
         try:
             return ormsgpack.packb(out)
         except (TypeError, ormsgpack.MsgpackEncodeError):
