@@ -617,7 +617,7 @@ for _ in range(n):
 
 
 @needs_bpf
-def test_loss_under_a_burst(bpf_objects: str, tmp_path: pathlib.Path, capsys: pytest.CaptureFixture) -> None:
+def test_loss_under_a_burst(bpf_objects: str, tmp_path: pathlib.Path, capsys: pytest.CaptureFixture, wasm_examples: pathlib.Path) -> None:
     """≥100,000 file opens and ≥5,000 execs as fast as this machine makes
     them, all at once, into the engine with the bundled rules (what `kestrel
     run` does); every one must arrive (0 kernel drops). Prints captured
@@ -630,8 +630,11 @@ def test_loss_under_a_burst(bpf_objects: str, tmp_path: pathlib.Path, capsys: py
     assert report.rules and not report.errors
     engine.prepare()
     options = options_for_rules(engine)
-    assert options.file_reads and options.open_names == ("gshadow", "gshadow-", "opasswd", "shadow", "shadow-"), \
-        "the bundled rules read only opens of the password files (shadow_file_read)"
+    names = set(options.open_names or ())
+    assert options.file_reads and {"gshadow", "gshadow-", "opasswd", "shadow", "shadow-"} <= names, \
+        "shadow_file_read reads opens of the password files"
+    assert {"id_rsa", "credentials", ".netrc"} <= names and len(names) < 40 and not any("*" in n for n in names), \
+        "the credential-sweep Wasm rule reads opens of credential files, by name"
     # The worst case: every open crosses into Python (`kestrel run --all-opens`).
     options = options_for_rules(engine, open_names=None)
     target = tmp_path / "burst-target"
@@ -803,6 +806,10 @@ def test_options_for_rules() -> None:
     assert o.file_reads and o.open_names == ("gshadow", "shadow")
     o = opts('file where file.path == "/etc/shadow"', 'file where file.name : "*.key"')
     assert o.file_reads and o.open_names is None
+    o = opts('file where file.path like ("/home/*/.ssh/id_rsa", "*/.aws/credentials") or file.name like "x.key"')
+    assert o.file_reads and o.open_names == ("credentials", "id_rsa", "x.key"), "like with literal file names"
+    for q in ('file where file.path like "/home/*/.ssh/*"', 'file where file.path like~ "/x/id_rsa"', 'file where file.path : "/x/id_rsa"'):
+        assert opts(q).open_names is None, q  # a wildcard name, or case-insensitive: no exact kernel match
     o = opts('file where file.path == "/etc/shadow"', case_sensitive=False)
     assert o.open_names is None, "case-insensitive everywhere: no exact kernel match"
     o = opts('any where true')

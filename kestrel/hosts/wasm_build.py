@@ -133,13 +133,11 @@ def _build_assemblyscript(d: str, out_dir: str) -> str:
     if not os.path.exists(asc):
         raise BuildError(f"the AssemblyScript compiler is not installed: run `npm ci` in {sdk} (`make setup` does)")
     out = os.path.join(out_dir, "module.wasm")
-    _run([asc, os.path.join(d, "assembly", "index.ts"), "--outFile", out, *ASC_FLAGS,
-          "--path", os.path.join(sdk, "node_modules")], d)
+    # The SDK's asconfig.json holds the flags every rule is built with
+    # (runtime, optimisation, the SDK's abort/trace/seed in place of the
+    # env imports AssemblyScript would otherwise emit; see its README).
+    _run([asc, os.path.join(d, "assembly", "index.ts"), "--config", os.path.join(sdk, "asconfig.json"), "--outFile", out], d)
     return out
-
-
-# Flags every AssemblyScript rule is built with (see sdk/wasm/assemblyscript/README.md).
-ASC_FLAGS = ["--optimize", "--runtime", "incremental", "--noExportMemory=false", "--use", "abort=~lib/kestrel-sdk/assembly/abort/kestrelAbort"]
 
 
 def _build_c(d: str, out_dir: str, cflags: list[str]) -> str:

@@ -581,6 +581,14 @@ def _read_names(e: Any) -> set[str] | None:
     elif isinstance(e, ast.InSet) and not e.negate and not e.insensitive:
         if isinstance(e.expr, ast.Field) and e.expr.path in _PATH_FIELDS:
             field, items = e.expr, list(e.items)
+    elif isinstance(e, ast.StringPredicate) and e.op == "like" and not e.insensitive:
+        # Case-sensitive wildcards whose last path component is literal
+        # ("/home/*/.ssh/id_rsa"): the kernel can still match that name.
+        if isinstance(e.expr, ast.Field) and e.expr.path in _PATH_FIELDS and all(isinstance(p, ast.Literal) for p in e.patterns):
+            tails = [p.value.rsplit("/", 1)[-1] if isinstance(p.value, str) else "*" for p in e.patterns]
+            if all(t and "*" not in t and "?" not in t for t in tails):
+                field, items = e.expr, [ast.Literal(t) if _PATH_FIELDS[e.expr.path] == "path" else p
+                                        for t, p in zip(tails, e.patterns)]
     if field is None or not items or not all(isinstance(i, ast.Literal) for i in items):
         return None
     names = {_basename_of(_PATH_FIELDS[field.path], i.value) for i in items}
