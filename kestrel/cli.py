@@ -155,6 +155,10 @@ def run_stream(engine: Engine, config: Config, inputs: list[str], fmt: str, sink
     from .io.readers import ReadStats
 
     engine.prepare()
+    if inputs and all(i != "-" and "://" not in i and not (i == "ebpf" or i.startswith("ebpf:")) for i in inputs):
+        # Files: no one waits on a batch's alerts, so batches only flush full
+        # or at the end (stdin and live sources keep the latency bound).
+        engine.batch_latency = float("inf")
     stats = ReadStats()
     # Alerts on the same terminal would be torn by the progress line.
     to_tty_stdout = sys.stdout.isatty() and any(getattr(s, "target", None) == "-" for s in sinks)

@@ -166,6 +166,10 @@ class Engine:
         # checks against their deadline.
         self.stages: list[Any] = []
         self._pending: list[Any] = []
+        # Seconds a batch may wait for more events; None: each rule's own
+        # bound (limits.latency_ms). Replays of files set it to infinity:
+        # nobody waits on their alerts, and full batches cost least.
+        self.batch_latency: float | None = None
         self.process = self._make_process()  # type: ignore[method-assign]
         # EQL-callable functions contributed by rule plugins (lua.*, wasm.*).
         self.functions: dict[str, Callable[..., Any]] = {}

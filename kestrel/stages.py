@@ -66,7 +66,8 @@ class BatchedQuery:
         buf = self.buf
         buf.append(events[0])
         if len(buf) == 1:
-            self.deadline = monotonic() + self.latency_s
+            lat = self.engine.batch_latency
+            self.deadline = monotonic() + (self.latency_s if lat is None else lat)
             self._pending.append(self)
         if len(buf) >= self.batch:
             self.flush()

@@ -29,8 +29,15 @@ def _notes(r: dict) -> str:
         bits.append(f"live partials ≤ {r['max_live_partials']:,}/{r['max_partials']:,}, evicted {r['evictions']:,}")
     if r.get("wasm_delivered") is not None:
         per = r.get("wasm_us_per_event")
-        bits.append(f"{r['wasm_delivered']:,} events into modules in {r.get('wasm_calls', 0):,} calls, "
-                    f"{per:.2f} µs/event delivered" if per is not None else "no events delivered")
+        if per is None:
+            bits.append("no events delivered")
+        else:
+            bits.append(f"{r['wasm_delivered']:,} events into modules in {r.get('wasm_calls', 0):,} calls, {per:.2f} µs/event delivered "
+                        f"(host {r.get('wasm_host_us_per_event') or 0:.2f} + call {r.get('wasm_call_us_per_event') or 0:.2f})")
+            if r.get("wasm_floor_us_per_event") is not None:
+                bits.append(f"delivery floor (C echo module) {r['wasm_floor_us_per_event']:.2f} µs/event")
+            mods = r.get("wasm_modules") or {}
+            bits.append(", ".join(f"{k} {v['us_per_event']:.2f}" for k, v in mods.items() if v.get("us_per_event") is not None))
         bits.append(f"prefilters alone {r.get('prefilter_events_per_s', 0):,.0f} ev/s; faults {r.get('wasm_faults', 0)}")
     if r.get("startup_s") is not None:
         bits.append(f"startup {r['startup_s']:.2f}s excluded")

@@ -98,6 +98,7 @@ def measure(events: Sequence[dict], examples_dir: str, workdir: str, warmup: int
     timed = events[warmup:]
 
     engine = Engine(Config())
+    engine.batch_latency = float("inf")  # as `kestrel replay` runs files: batches flush full
     report = engine.load_rules(rules_dir)
     if report.errors or len(report.rules) != len(RULES):
         raise RuntimeError("the bench's Wasm rules did not load: " + "; ".join(str(e) for e in report.errors))
@@ -108,7 +109,7 @@ def measure(events: Sequence[dict], examples_dir: str, workdir: str, warmup: int
     engine.flush()
     stages = [r.stage for r in engine.rules]
     for s in stages:
-        s.delivered, s.seconds = 0, 0.0
+        s.delivered, s.seconds, s.call_seconds = 0, 0.0, 0.0
     alerts = 0
     with streaming_gc():
         t0 = time.perf_counter()
@@ -120,6 +121,14 @@ def measure(events: Sequence[dict], examples_dir: str, workdir: str, warmup: int
         seconds = time.perf_counter() - t0
     delivered = sum(s.delivered for s in stages)
     in_host = sum(s.seconds for s in stages)
+    in_calls = sum(s.call_seconds for s in stages)
+    per_module: dict[str, list[float]] = {}
+    for s in stages:
+        example = s.name.split("-", 3)[-1]
+        acc = per_module.setdefault(example, [0, 0.0, 0.0])
+        acc[0] += s.delivered
+        acc[1] += s.seconds
+        acc[2] += s.call_seconds
     modules = engine.wasm_modules  # type: ignore[attr-defined]
 
     base = Engine(Config())
@@ -135,14 +144,59 @@ def measure(events: Sequence[dict], examples_dir: str, workdir: str, warmup: int
             bprocess(e)
         base_seconds = time.perf_counter() - t1
     n = len(timed)
+    floor = _delivery_floor(timed, workdir)
     return {
+        "wasm_floor_us_per_event": floor,
         "events": n,
         "events_per_s": n / seconds if seconds else 0.0,
         "alerts": alerts,
         "wasm_delivered": delivered,
         "wasm_us_per_event": in_host / delivered * 1e6 if delivered else None,
+        # Kestrel's side of it (projecting, encoding, decoding, alerts) and
+        # the call itself (copy in, the module's own work, copy out).
+        "wasm_host_us_per_event": (in_host - in_calls) / delivered * 1e6 if delivered else None,
+        "wasm_call_us_per_event": in_calls / delivered * 1e6 if delivered else None,
+        "wasm_modules": {k: {"delivered": v[0], "us_per_event": v[1] / v[0] * 1e6 if v[0] else None,
+                             "call_us_per_event": v[2] / v[0] * 1e6 if v[0] else None} for k, v in per_module.items()},
         "wasm_calls": sum(m.calls for m in modules),
         "wasm_faults": sum(m.fault_count for m in modules),
         "prefilter_events_per_s": n / base_seconds if base_seconds else 0.0,
         "wasm_memory_mb": sum(m.stats()["memory_bytes"] for m in modules) / 2**20,
     }
+
+
+def _delivery_floor(events: Sequence[dict], workdir: str) -> float | None:
+    """µs per event for the C echo module of the test suite (three fields,
+    a real msgpack reader, next to no work): what delivery itself costs,
+    apart from what a rule computes. None outside a source checkout."""
+    from ..config import Config
+    from ..engine import Engine
+    from ..hosts.wasm_build import BuildError, build_rule
+
+    src = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "tests", "wasm", "echo")
+    if not os.path.isdir(src):
+        return None
+    try:
+        build_rule(src)
+    except BuildError:
+        return None
+    dst = os.path.join(workdir, "floor", "echo")
+    os.makedirs(os.path.join(dst, "build"))
+    shutil.copy(os.path.join(src, "build", "rule.wasm"), os.path.join(dst, "build", "rule.wasm"))
+    with open(os.path.join(src, "wasm-rule.toml"), "rb") as f:
+        doc = tomllib.load(f)
+    doc["rule"]["prefilter"] = 'process where true'
+    doc.pop("functions", None)
+    with open(os.path.join(dst, "wasm-rule.toml"), "w") as f:
+        f.write(_manifest(doc))
+    engine = Engine(Config())
+    engine.batch_latency = float("inf")
+    if engine.load_rules(dst).errors:
+        return None
+    (rule,) = engine.rules
+    process = engine.process
+    for e in events:
+        process(e)
+    engine.flush()
+    st = rule.stage
+    return st.seconds / st.delivered * 1e6 if st.delivered else None

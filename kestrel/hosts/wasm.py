@@ -116,41 +116,46 @@ class ModuleHandle:
 def make_projector(fields: tuple[str, ...], time_field: str, unit: str) -> Any:
     """A generated function taking an event to the flat map a module sees.
 
-    This runs for every event delivered, so it is compiled per rule: fields
-    under the same parent object share one lookup (``process.name``,
-    ``process.pid`` read ``e["process"]`` once), and the generic getters,
-    which also find flat dotted keys, serve only events of another shape."""
+    This runs for every event delivered, so it is compiled per rule into one
+    dict display: fields under the same parent object share one lookup
+    (``process.name`` and ``process.pid`` read ``e["process"]`` once) and a
+    missing field is sent as nil, which the ABI lets modules read as absent.
+    Events of another shape (flat dotted keys, a parent that is not an
+    object) take the generic getters, which leave missing fields out."""
     ns: dict[str, Any] = {"_to_ns": to_ns, "_unit": unit}
-    body: list[str] = []
-    groups: dict[str, list[tuple[str, str, int]]] = {}
-    others: list[tuple[str, int]] = []
+    parents: dict[str, str] = {}
+    items: list[str] = []
+    getters: list[tuple[str, str, bool]] = []
     for i, f in enumerate(fields):
-        ns[f"_g{i}"] = make_getter(parse_field_path(f))
+        g = ns[f"_g{i}"] = make_getter(parse_field_path(f))
+        del g
+        is_time = f == time_field
+        getters.append((f, f"_g{i}", is_time))
         parts = f.split(".")
-        if len(parts) == 2 and f != time_field and all(parts):
-            groups.setdefault(parts[0], []).append((f, parts[1], i))
+        if len(parts) == 2 and all(parts) and not is_time:
+            var = parents.setdefault(parts[0], f"o{len(parents)}")
+            expr = f"{var}.get({parts[1]!r})"
+        elif len(parts) == 1 and not is_time:
+            expr = f"e.get({f!r})"
         else:
-            others.append((f, i))
-
-    def put(name: str, value: str, is_time: bool, indent: str) -> None:
-        body.append(f"{indent}v = {value}")
+            expr = f"_g{i}(e)"
         if is_time:
-            body.append(f"{indent}if v is not None: m[{name!r}] = v if v.__class__ is int and _unit == 'auto' else _to_ns(v, _unit)")
-        else:
-            body.append(f"{indent}if v is not None: m[{name!r}] = v")
-
-    for first, items in groups.items():
-        body.append(f"    o = e.get({first!r})")
-        body.append("    if o.__class__ is dict:")
-        for name, key, _ in items:
-            put(name, f"o.get({key!r})", False, "        ")
-        body.append("    else:")
-        for name, _, i in items:
-            put(name, f"_g{i}(e)", False, "        ")
-    for name, i in others:
-        put(name, f"_g{i}(e)", name == time_field, "    ")
-    src = "def project(e):\n    m = {}\n" + "\n".join(body) + "\n    return m\n"
-    exec(compile(src, "<wasm projector>", "exec"), ns)
+            conv = "v if v.__class__ is int else _to_ns(v, _unit)" if unit == "auto" else "_to_ns(v, _unit)"
+            expr = f"(None if (v := {expr}) is None else ({conv}))"
+        items.append(f"{f!r}: {expr}")
+    lines = ["def project(e):"]
+    for parent, var in parents.items():
+        lines.append(f"    {var} = e.get({parent!r})")
+    cond = " and ".join(f"{var}.__class__ is dict" for var in parents.values()) or "True"
+    lines.append(f"    if {cond}:")
+    lines.append("        return {" + ", ".join(items) + "}")
+    lines.append("    m = {}")
+    for name, g, is_time in getters:
+        lines.append(f"    v = {g}(e)")
+        val = "_to_ns(v, _unit)" if is_time else "v"
+        lines.append(f"    if v is not None: m[{name!r}] = {val}")
+    lines.append("    return m")
+    exec(compile("\n".join(lines) + "\n", "<wasm projector>", "exec"), ns)
     return ns["project"]
 
 
@@ -173,6 +178,7 @@ class WasmRuleStage:
         # call, decode, alerts): what `kestrel bench` reports per event.
         self.delivered = 0
         self.seconds = 0.0
+        self.call_seconds = 0.0  # of which inside the module call
         self.buf: list[dict] = []
         self.deadline = 0.0
         self._pending = engine.pending_stages
@@ -186,7 +192,8 @@ class WasmRuleStage:
         buf = self.buf
         buf.append(events[0])
         if len(buf) == 1:
-            self.deadline = monotonic() + self.latency_s
+            lat = self.engine.batch_latency
+            self.deadline = monotonic() + (self.latency_s if lat is None else lat)
             self._pending.append(self)
         if len(buf) >= self.batch:
             self.flush()
@@ -221,7 +228,9 @@ class WasmRuleStage:
         except Exception as exc:
             self.handle.fault("encode", f"{type(exc).__name__}: {exc}", len(events))
             return
+        t0 = perf_counter()
         raw = self.handle.call("kestrel_match", payload, len(events), self.fuel * len(events))
+        self.call_seconds += perf_counter() - t0
         if raw is None:
             return
         try:
