@@ -226,6 +226,12 @@ def print_summary(stats: Any, alerts: int, seconds: float, engine: Engine) -> No
     if engine.stats.rule_errors:
         parts.append(f"rule errors {engine.stats.rule_errors}")
     print("kestrel: " + ", ".join(parts), file=sys.stderr)
+    for h in getattr(engine, "wasm_modules", ()):
+        if h.fault_count or h.dropped:
+            st = h.stats()
+            kinds = ", ".join(f"{k} {n}" for k, n in sorted(st["faults"].items()))
+            state = "quarantined" if st["quarantined"] else "running"
+            print(f"kestrel: wasm {st['module']}: faults {kinds}; {st['dropped']} events dropped; {state}", file=sys.stderr)
     for err in stats.errors[:20]:
         print(f"kestrel: skipped {err}", file=sys.stderr)
     if stats.skipped > 20:
