@@ -107,12 +107,13 @@ def print_load_errors(errors: Sequence[Any]) -> None:
         print(str(err), file=sys.stderr)
 
 
-def make_sinks(config: Config, outputs: list[str]) -> list[Any]:
+def make_sinks(config: Config, outputs: list[str], live: bool = False) -> list[Any]:
     """Alert sinks for ``outputs``; a target that no sink plugin takes is a
-    usage error rather than a silently dropped alert stream."""
+    usage error rather than a silently dropped alert stream. ``live``: each
+    alert is delivered at once rather than buffered."""
     from .plugins import get_plugin_manager
 
-    sinks = get_plugin_manager().alert_sinks(config, {"outputs": outputs})
+    sinks = get_plugin_manager().alert_sinks(config, {"outputs": outputs, "live": live})
     taken = {getattr(s, "target", None) for s in sinks}
     missing = [t for t in outputs if t not in taken]
     if missing:
@@ -432,7 +433,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     config.extra["ebpf"] = {k: v for k, v in asdict(options).items()}
     config.extra["ebpf_control"] = control
     outputs = args.output or file_cfg.get("outputs") or ["-"]
-    sinks = make_sinks(config, outputs)
+    sinks = make_sinks(config, outputs, live=True)
     if not args.quiet:
         extra = ""
         if "file" in options.families and not options.file_reads:

@@ -328,3 +328,35 @@ def test_duplicate_module_names_are_refused(tmp_path: pathlib.Path) -> None:
     (b / "wasm-rule.toml").write_text((b / "wasm-rule.toml").read_text().replace('id = "test-wasm-echo"', 'id = "other"'))
     _, report = engine_with(a, b)
     assert any("module names must be unique" in e.message for e in report.errors)
+
+
+def test_stream_loop_flushes_a_waiting_batch_on_a_quiet_live_source(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A live source hands over empty lists on quiet polls; the stream loop
+    then delivers a batch whose latency bound passed, long before the end."""
+    from kestrel import cli
+
+    d = clone(MODS / "echo", tmp_path, latency_ms=20)
+    eng, _ = engine_with(d)
+    got: list[tuple[float, str]] = []
+    t0 = time.monotonic()
+
+    class Sink:
+        name = "probe"
+
+        def emit(self, alert) -> None:  # type: ignore[no-untyped-def]
+            got.append((time.monotonic() - t0, alert.rule.id))
+
+        def close(self) -> None:
+            pass
+
+    def quiet_source(config, inputs, fmt, stats):  # type: ignore[no-untyped-def]
+        yield [start("nc", 1)]
+        for _ in range(10):  # ten quiet 50 ms polls
+            time.sleep(0.05)
+            yield []
+        got.append((time.monotonic() - t0, "end of stream"))
+
+    monkeypatch.setattr(cli, "open_batches", quiet_source)
+    cli.run_stream(eng, eng.config, ["ebpf"], "auto", [Sink()], quiet=True)
+    assert [what for _, what in got] == ["test-wasm-echo", "end of stream"]
+    assert got[0][0] < 0.2

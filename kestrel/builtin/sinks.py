@@ -25,12 +25,15 @@ class StdoutSink:
 
     name = "stdout"
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, live: bool = False) -> None:
         self._stream = stream if stream is not None else sys.stdout
         try:
             self._tty = self._stream.isatty()
         except (AttributeError, OSError, ValueError):
             self._tty = False
+        # A live agent's alerts go out as they happen, pipe or not: a
+        # shipper reading `kestrel run | …` must not wait for a full buffer.
+        self._tty = self._tty or live
         self.broken = False  # set once the reader has gone away
 
     def emit(self, alert: "Alert") -> None:
@@ -115,7 +118,7 @@ def kestrel_alert_sinks(config: "Config", options: dict[str, Any]) -> list[Stdou
         if target in seen:
             continue
         if target == "-":
-            sink: StdoutSink | FileSink = StdoutSink()
+            sink: StdoutSink | FileSink = StdoutSink(live=bool(options.get("live")))
         elif target.startswith("file:"):
             sink = FileSink(target[5:])
         elif _SCHEME.match(target):
