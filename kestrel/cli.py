@@ -586,7 +586,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run the benchmark scenarios (docs/performance.md) on a generated Linux event stream, each in a fresh process; "
                                    "with eql installed, run the same rules through eql on a prefix of the stream and compare matches. "
                                    "Exits 1 if a scenario failed or the matches differ.")
-    b.add_argument("--scenario", action="append", metavar="NAME", help="run only this scenario (repeatable): single-1, single-100, single-1000, seq-10, seq-100, replay-msgpack, flood, wasm-10")
+    b.add_argument("--scenario", action="append", metavar="NAME", help="run only this scenario (repeatable): single-1, single-100, single-1000, seq-10, seq-100, replay-msgpack, flood, wasm-10, lua-10")
     b.add_argument("--events", type=int, metavar="N", help="events in the stream (default: 200000; --quick: 20000)")
     b.add_argument("--peer-events", dest="peer_events", type=int, metavar="N", help="events eql sees in every scenario (default: sized per scenario)")
     b.add_argument("--no-peer", dest="no_peer", action="store_true", help="do not run eql")

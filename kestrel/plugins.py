@@ -22,6 +22,7 @@ log = logging.getLogger("kestrel.plugins")
 BUILTIN_PLUGINS = (
     "kestrel.builtin.eql_host",
     "kestrel.hosts.wasm",
+    "kestrel.hosts.lua",
     "kestrel.builtin.sources",
     "kestrel.builtin.sinks",
     "kestrel.builtin.actions",

@@ -39,6 +39,12 @@ def _notes(r: dict) -> str:
             mods = r.get("wasm_modules") or {}
             bits.append(", ".join(f"{k} {v['us_per_event']:.2f}" for k, v in mods.items() if v.get("us_per_event") is not None))
         bits.append(f"prefilters alone {r.get('prefilter_events_per_s', 0):,.0f} ev/s; faults {r.get('wasm_faults', 0)}")
+    if r.get("lua_delivered") is not None:
+        per = r.get("lua_us_per_event")
+        bits.append(f"{r['lua_runtime']}: {r['lua_delivered']:,} events into Lua, "
+                    + (f"{per:.2f} µs/event delivered" if per is not None else "none delivered")
+                    + (f" (delivery floor {r['lua_floor_us_per_event']:.2f})" if r.get("lua_floor_us_per_event") is not None else "")
+                    + f"; prefilters alone {r.get('prefilter_events_per_s', 0):,.0f} ev/s; faults {r.get('lua_faults', 0)}")
     if r.get("startup_s") is not None:
         bits.append(f"startup {r['startup_s']:.2f}s excluded")
     if r.get("error"):

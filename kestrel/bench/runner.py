@@ -50,6 +50,7 @@ class Scenario:
     max_partials: int | None = None
     replay: bool = False
     wasm: bool = False
+    lua: bool = False
 
 
 def _replay_rules(seed: int) -> Rules:
@@ -66,6 +67,7 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              _replay_rules, 0, replay=True),
     Scenario("flood", "2 sequence rules flooded with unmatched first steps under new keys", lambda s: workload.flood_rules(), 20_000),
     Scenario("wasm-10", "10 Wasm rules (Rust, AssemblyScript) behind EQL prefilters", lambda s: [("", "")] * 10, 0, wasm=True),
+    Scenario("lua-10", "10 Lua rules behind EQL prefilters (+1 that measures delivery)", lambda s: [("", "")] * 11, 0, lua=True),
 )}
 
 DEFAULT_EVENTS = 200_000
@@ -101,6 +103,8 @@ def _child_kestrel(spec: dict) -> dict:
     sc = SCENARIOS[spec["scenario"]]
     if sc.wasm:
         return _child_wasm(spec)
+    if sc.lua:
+        return _child_lua(spec)
     rules = sc.rules(spec["seed"])
     events = _load_events(spec["events_file"], spec["events"])
     measure.freeze_heap()
@@ -131,6 +135,20 @@ def _child_wasm(spec: dict) -> dict:
     examples = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "examples", "rules", "wasm")
     with tempfile.TemporaryDirectory(prefix="kestrel-bench-wasm-") as workdir:
         out = measure_wasm(events, examples, workdir, warmup=spec["warmup"])
+    out.update(rss_mb=measure.peak_rss_mb(), rss_events_mb=base)
+    return out
+
+
+def _child_lua(spec: dict) -> dict:
+    """The Lua scenario (see kestrel/bench/lua.py)."""
+    from . import measure
+    from .lua import measure as measure_lua
+
+    events = _load_events(spec["events_file"], spec["events"])
+    measure.freeze_heap()
+    base = measure.current_rss_mb()
+    with tempfile.TemporaryDirectory(prefix="kestrel-bench-lua-") as workdir:
+        out = measure_lua(events, workdir, warmup=spec["warmup"])
     out.update(rss_mb=measure.peak_rss_mb(), rss_events_mb=base)
     return out
 

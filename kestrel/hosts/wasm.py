@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
-from time import monotonic, perf_counter
+from time import perf_counter
 from typing import Any
 
 import ormsgpack
@@ -31,6 +31,7 @@ from ..eql.parser import parse_query
 from ..events import make_getter, parse_field_path, to_ns
 from ..hookspecs import hookimpl
 from ..rules.model import LoadError, LoadReport, RuleSpec
+from ..stages import BatchStage
 from .wasm_manifest import MANIFEST_FILE, SECTION_NAME, Manifest, custom_sections, parse_manifest
 from .wasm_errors import Fault, ModuleRefused
 
@@ -159,44 +160,24 @@ def make_projector(fields: tuple[str, ...], time_field: str, unit: str) -> Any:
     return ns["project"]
 
 
-class WasmRuleStage:
+class WasmRuleStage(BatchStage):
     """Batches a Wasm rule's prefiltered events into calls of ``kestrel_match``."""
 
     def __init__(self, engine: Any, handle: ModuleHandle, meta: RuleMeta, fields: tuple[str, ...], config: Config) -> None:
-        self.engine = engine
+        limits = handle.manifest.limits
+        super().__init__(engine, meta.id, limits.batch, limits.latency_ms / 1000.0)
         self.handle = handle
         self.meta = meta
-        self.name = meta.id
-        limits = handle.manifest.limits
-        self.batch = limits.batch
-        self.latency_s = limits.latency_ms / 1000.0
         self.fuel = limits.fuel
         self.allowed_actions = set(handle.manifest.rule.actions) if handle.manifest.rule else {"alert"}
         self.refused_actions: dict[str, int] = {}
         self.bad_results = 0
-        # Events handed to the module and the time spent doing it (encode,
-        # call, decode, alerts): what `kestrel bench` reports per event.
-        self.delivered = 0
-        self.seconds = 0.0
-        self.call_seconds = 0.0  # of which inside the module call
-        self.buf: list[dict] = []
-        self.deadline = 0.0
-        self._pending = engine.pending_stages
+        self.call_seconds = 0.0  # of the flush time, inside the module call
         self.rule: Any = None
         time_field = config.time_field or "@timestamp"
         self._time_get = make_getter(parse_field_path(time_field))
         self._unit = config.time_unit or "auto"
         self.project = make_projector(fields, time_field, self._unit)
-
-    def add(self, events: list, ts: Any, extra: Any) -> None:
-        buf = self.buf
-        buf.append(events[0])
-        if len(buf) == 1:
-            lat = self.engine.batch_latency
-            self.deadline = monotonic() + (self.latency_s if lat is None else lat)
-            self._pending.append(self)
-        if len(buf) >= self.batch:
-            self.flush()
 
     def encode(self, events: list[dict]) -> bytes:
         """The batch as the module sees it: declared fields only, flat keys."""
@@ -208,21 +189,7 @@ class WasmRuleStage:
             # Values msgpack cannot carry (huge integers, odd types) go as text.
             return ormsgpack.packb(out, default=str, option=ormsgpack.OPT_NON_STR_KEYS)
 
-    def flush(self) -> None:
-        events = self.buf
-        if not events:
-            return
-        self.buf = []
-        if self in self._pending:
-            self._pending.remove(self)
-        t0 = perf_counter()
-        try:
-            self._run(events)
-        finally:
-            self.seconds += perf_counter() - t0
-            self.delivered += len(events)
-
-    def _run(self, events: list[dict]) -> None:
+    def run(self, events: list[dict]) -> None:
         try:
             payload = self.encode(events)
         except Exception as exc:
