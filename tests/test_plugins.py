@@ -19,7 +19,7 @@ def test_builtins_are_ordinary_plugins() -> None:
     for b in BUILTIN_PLUGINS:
         assert b in names
     cfg = Config()
-    assert sorted(h.name for h in pm.rule_hosts(cfg)) == ["eql", "wasm"]
+    assert sorted(h.name for h in pm.rule_hosts(cfg)) == ["eql", "lua", "wasm"]
     assert "file" in [s.name for s in pm.event_sources(cfg)]
     assert "alert" in pm.actions(cfg)
     sinks = pm.alert_sinks(cfg, {"outputs": ["-"]})

@@ -20,9 +20,9 @@ local M = {}
 M.version = "1.0"
 
 local type, tonumber, pairs, ipairs, select = type, tonumber, pairs, ipairs, select
-local sbyte, schar, sfind, ssub, slower, sformat, sgsub, sgmatch =
+local sbyte, schar, sfind, ssub, slower, sformat, sgsub, sgmatch, srep =
   string.byte, string.char, string.find, string.sub, string.lower, string.format, string.gsub,
-  string.gmatch
+  string.gmatch, string.rep
 local tconcat = table.concat
 local floor, mlog = math.floor, math.log
 
@@ -139,17 +139,17 @@ local function words_plain(s, out)
   s = sgsub(s, "|&", "|")
   s = sgsub(s, "&&", " \2 ")
   s = sgsub(s, "||", " \3 ")
-  s = sgsub(s, "[;|&\n]", " %0 ")
+  s = sgsub(s, "\n", " ; ")
+  s = sgsub(s, "[;|&]", " %0 ")
   s = sgsub(s, "\1", "&")
-  local n, last = 0, ";" -- so that leading separators are dropped too
+  local n = 0
   for w in sgmatch(s, "[^ \t\r\n\v\f]+") do
-    if w == "\2" then w = "&&" elseif w == "\3" then w = "||" elseif w == "\n" then w = ";" end
-    if w ~= ";" or last ~= ";" or n == 0 then
-      if not (w == ";" and n == 0) then
-        n = n + 1
-        out[n] = w
-        last = w
-      end
+    if w == ";" then
+      if n > 0 and out[n] ~= ";" then n = n + 1; out[n] = w end
+    else
+      if w == "\2" then w = "&&" elseif w == "\3" then w = "||" end
+      n = n + 1
+      out[n] = w
     end
   end
   return out
@@ -158,7 +158,7 @@ end
 function M.shell_words(s)
   local out, n = {}, 0
   if type(s) ~= "string" then return out end
-  if not sfind(s, "['\"\\]") then return words_plain(s, out) end
+  if not sfind(s, "['\"\\\1\2\3]") then return words_plain(s, out) end
   local buf, nb = {}, 0
   local inword = false
   local i, len = 1, #s
@@ -277,12 +277,22 @@ end
 -- Paths (POSIX, lexical: nothing is resolved on disk)
 ------------------------------------------------------------------------
 
--- Position of the last "/" in s at or before position `limit`, or nil.
-local function last_slash(s, limit)
-  for i = limit, 1, -1 do
-    if sbyte(s, i) == SLASH then return i end
+-- Position of the last byte b in s at or before position `limit`, or nil:
+-- a byte loop over the last 32 bytes (cheap for the usual short names), then
+-- one pattern search in C (patterns "/[^/]*$", "%.[^.]*$": linear).
+local function last_byte(s, limit, b, tail_pattern)
+  local stop = limit > 32 and limit - 31 or 1
+  for i = limit, stop, -1 do
+    if sbyte(s, i) == b then return i end
   end
-  return nil
+  if stop == 1 then return nil end
+  local head = ssub(s, 1, stop - 1)
+  if not sfind(head, schar(b), 1, true) then return nil end
+  return (sfind(head, tail_pattern))
+end
+
+local function last_slash(s, limit)
+  return last_byte(s, limit, SLASH, "/[^/]*$")
 end
 
 -- Length of s without its trailing slashes (but "/" stays "/").
@@ -328,16 +338,13 @@ function M.extension(p)
   local b = M.basename(p)
   if b == nil or b == "/" then return nil end
   local n = #b
-  for i = n, 2, -1 do
-    if sbyte(b, i) == 46 then -- "."
-      -- only dots before it: ".bashrc", "..x" -> no extension
-      local j = i - 1
-      while j >= 1 and sbyte(b, j) == 46 do j = j - 1 end
-      if j == 0 or i == n then return nil end
-      return slower(ssub(b, i + 1))
-    end
-  end
-  return nil
+  local i = last_byte(b, n, 46, "%.[^.]*$")
+  if not i or i == n then return nil end
+  -- only dots before it: ".bashrc", "..x" -> no extension
+  local j = i - 1
+  while j >= 1 and sbyte(b, j) == 46 do j = j - 1 end
+  if j == 0 then return nil end
+  return slower(ssub(b, i + 1))
 end
 
 --- normpath(p): lexical normalisation: collapses "//", "/./" and "dir/.."
@@ -863,21 +870,36 @@ function M.base64_decode(s)
   return out
 end
 
---- base64_runs(s [, min_len]): the runs of base64 characters (either
---- alphabet, with their "=" padding) of at least min_len characters
---- (default 16) in s, in order, as an array of strings. Candidates only:
---- decode each with base64_decode and judge the result (printable_ratio).
-function M.base64_runs(s, min_len)
+local B64CLASS = "[%w%+/_%-]"
+local run_patterns = {}
+
+--- base64_runs(s [, min_len [, max_runs]]): the runs of base64 characters
+--- (either alphabet, with their "=" padding) of at least min_len characters
+--- (default 16) in s, in order, as an array of at most max_runs strings
+--- (default: all). Candidates only: decode each with base64_decode and judge
+--- the result (printable_ratio). Shorter runs are skipped in C, so the cost
+--- is a few VM instructions per run returned.
+function M.base64_runs(s, min_len, max_runs)
   local out = {}
   if type(s) ~= "string" then return out end
   min_len = min_len or 16
+  if min_len < 1 then min_len = 1 end
+  max_runs = max_runs or #s
+  -- "()" .. class x k .. class* .. "()": runs shorter than k never reach Lua
+  local k = min_len > 16 and 16 or min_len
+  local pat = run_patterns[k]
+  if not pat then
+    pat = "()" .. srep(B64CLASS, k) .. B64CLASS .. "*()"
+    run_patterns[k] = pat
+  end
   local n, len = 0, #s
-  for a, b in sgmatch(s, "()[%w%+/_%-]+()") do
+  for a, b in sgmatch(s, pat) do
     local e = b - 1
     while e < len and e - b < 1 and sbyte(s, e + 1) == 61 do e = e + 1 end
     if e - a + 1 >= min_len then
       n = n + 1
       out[n] = ssub(s, a, e)
+      if n >= max_runs then break end
     end
   end
   return out

@@ -4,8 +4,9 @@ local K = kestrel
 local find, sub = string.find, string.sub
 
 local MIN_RUN = 16       -- shortest base64 run decoded, in characters
-local MAX_RUNS = 16      -- runs decoded per layer
-local MAX_DECODED = 16384 -- bytes decoded per event, over all runs and layers
+local MAX_RUNS = 16      -- runs decoded per layer ...
+local MAX_DECODES = 32   -- ... and per event, over both layers
+local MAX_DECODED = 65536 -- base64 characters decoded per event
 local MIN_PRINTABLE = 0.9 -- a decoded run is text when this share is printable
 
 -- What reverse shells are made of: a match on these requests kill.
@@ -31,11 +32,12 @@ end
 -- into a second layer when the text holds base64 again. Returns the verdict
 -- ("shell" or "stager"), the indicator, the decoded text and its layer.
 local function inspect(s, layer, budget)
-  local runs = K.base64_runs(s, MIN_RUN)
-  for i = 1, math.min(#runs, MAX_RUNS) do
+  local runs = K.base64_runs(s, MIN_RUN, MAX_RUNS)
+  for i = 1, #runs do
     local run = runs[i]
-    if budget.left <= 0 then return nil end
+    if budget.left <= 0 or budget.decodes <= 0 then return nil end
     budget.left = budget.left - #run
+    budget.decodes = budget.decodes - 1
     local text = K.base64_decode(run)
     if text and #text >= 8 and K.printable_ratio(text) >= MIN_PRINTABLE then
       local low = text:lower()
@@ -58,7 +60,7 @@ end
 
 local function check(cmdline)
   if type(cmdline) ~= "string" then return nil end
-  return inspect(cmdline, 1, { left = MAX_DECODED })
+  return inspect(cmdline, 1, { left = MAX_DECODED, decodes = MAX_DECODES })
 end
 
 local function proc(args, exe)
@@ -87,7 +89,8 @@ reverse shells are made of (`/dev/tcp/`, `nc -e`, `socket.socket`,
 `pty.spawn`, `fsockopen`, or `sh -i`/`mkfifo` next to nc, socat, telnet or
 openssl s_client: the match requests `kill`) and for stagers (a `curl` or `wget` together with a pipe into a
 shell, `chmod +x` or `sh -c`: alert only).
-Work per event is bounded: 16 runs per layer, 16 KiB decoded in all.
+Work per event is bounded: 16 runs per layer, 32 decodes and 64 KiB of
+base64 in all.
 The EQL function lua.base64_text(s) returns the text of the first base64
 run of s that decodes to text (null when none).
 False positives: deployment tooling that ships encoded scripts which
@@ -158,7 +161,7 @@ process where event.type == "start" and length(process.command_line) > 24 and
 
 func("base64_text", function(s)
   if type(s) ~= "string" then return nil end
-  for _, run in ipairs(K.base64_runs(s, MIN_RUN)) do
+  for _, run in ipairs(K.base64_runs(s, MIN_RUN, MAX_RUNS)) do
     local text = K.base64_decode(run)
     if text and #text > 0 and K.printable_ratio(text) >= MIN_PRINTABLE then return text end
   end

@@ -5,35 +5,39 @@ local find, sub, format = string.find, string.sub, string.format
 
 local MIN_LEN = 32         -- shortest token considered, in bytes
 local MIN_ENTROPY = 4.8    -- bits per byte
-local MAX_SCAN = 8192      -- bytes of each argument looked at
+local MAX_SCAN = 8192      -- bytes of arguments looked at per event
 local MAX_SAMPLE = 2048    -- bytes of a token whose entropy is measured
-local MAX_TOKENS = 64      -- long tokens measured per event
+local MAX_MEASURED = 8192  -- bytes measured per event, over all tokens
 
 -- Tokens are runs of bytes other than whitespace, quotes, brackets and
 -- statement punctuation, so `exec(b64decode('aW1w...'))` yields the payload.
-local TOKEN = "[^%s'\"`(),;{}%[%]]+"
+local TOKEN = "()[^%s'\"`(),;{}%[%]]+()"
 
 -- The most entropic long token of the arguments: entropy, token, arg index.
+-- Work is bounded per event: MAX_SCAN bytes of arguments tokenised (a few
+-- VM instructions per token), MAX_MEASURED bytes of tokens measured.
 local function best_token(args)
   local best_h, best_tok, best_arg = 0, nil, nil
-  local measured = 0
+  local scan, measure = MAX_SCAN, MAX_MEASURED
   for i = 2, #args do -- args[1] is the program
     local a = args[i]
-    if type(a) == "string" and #a >= MIN_LEN then
-      if #a > MAX_SCAN then a = sub(a, 1, MAX_SCAN) end
-      local pos = 1
-      while true do
-        local s, e = find(a, TOKEN, pos)
-        if not s then break end
-        if e - s + 1 >= MIN_LEN then
-          local tok = sub(a, s, e > s + MAX_SAMPLE - 1 and s + MAX_SAMPLE - 1 or e)
-          local h = K.entropy(tok)
-          if h > best_h then best_h, best_tok, best_arg = h, tok, i - 1 end
-          measured = measured + 1
-          if measured >= MAX_TOKENS then return best_h, best_tok, best_arg end
+    if type(a) == "string" then
+      if #a > scan then a = sub(a, 1, scan) end
+      scan = scan - #a
+      if #a >= MIN_LEN then
+        for s, e in a:gmatch(TOKEN) do
+          local len = e - s
+          if len >= MIN_LEN then
+            if len > MAX_SAMPLE then len = MAX_SAMPLE end
+            if len > measure then return best_h, best_tok, best_arg end
+            measure = measure - len
+            local tok = sub(a, s, s + len - 1)
+            local h = K.entropy(tok)
+            if h > best_h then best_h, best_tok, best_arg = h, tok, i - 1 end
+          end
         end
-        pos = e + 1
       end
+      if scan <= 0 then break end
     end
   end
   return best_h, best_tok, best_arg

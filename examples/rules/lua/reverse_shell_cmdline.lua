@@ -15,6 +15,8 @@ local function first_of(s, needles)
   return nil
 end
 
+local MAX_PARSE = 4096 -- bytes of a command line split into words (the cost is per word)
+
 local NETCAT = K.set { "nc", "ncat", "netcat", "nc.traditional", "nc.openbsd" }
 local NETCAT_EXEC = K.set { "-e", "-c", "--exec", "--sh-exec", "--lua-exec" }
 
@@ -28,10 +30,11 @@ end
 
 -- netcat given a program to run: nc -e /bin/sh, ncat --sh-exec, nc -nve sh
 local function netcat_exec(cmdline)
+  if #cmdline > MAX_PARSE then cmdline = cmdline:sub(1, MAX_PARSE) end
   for _, cmd in ipairs(K.shell_commands(cmdline)) do
     local in_nc = false
     for _, w in ipairs(cmd) do
-      if NETCAT[K.basename(w)] then
+      if NETCAT[w] or (find(w, "/", 1, true) and NETCAT[K.basename(w)]) then
         in_nc = true
       elseif in_nc then
         if NETCAT_EXEC[w] or exec_cluster(w) or K.startswith(w, "--exec=")
@@ -77,7 +80,7 @@ local function classify(cmdline)
   local cl = cmdline:lower()
   local dup = dev_tcp_dup(cl)
   if dup then return "dev_tcp", dup, true end
-  local nce = netcat_exec(cmdline)
+  local nce = (has(cl, "nc") or has(cl, "netcat")) and netcat_exec(cmdline)
   if nce then return "netcat_exec", nce, true end
   if has(cl, "mkfifo") or has(cl, "mknod") then
     local tool = first_of(cl, NET_TOOLS)

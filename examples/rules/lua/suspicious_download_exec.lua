@@ -2,6 +2,11 @@
 -- line making that file executable or running it.
 local K = kestrel
 
+-- Work per event is bounded (the instruction budget counts every word):
+local MAX_PARSE = 4096   -- bytes of a command line split into words
+local MAX_COMMANDS = 64  -- simple commands examined
+local MAX_WORDS = 48     -- words of each command examined
+
 -- World-writable places droppers favour: whole trees (kestrel.under) ...
 local WRITABLE_DIRS = { "/tmp", "/var/tmp", "/dev/shm", "/run/shm", "/var/lock", "/dev/mqueue" }
 -- ... and per-user runtime dirs, by glob.
@@ -24,7 +29,7 @@ local EXEC_MODE_GLOBS = { "*+*x*", "*=*x*" }
 -- Drop wrappers in front of the real command: "bash -c", sudo, env VAR=x,
 -- nohup, timeout N, exec, command, busybox.
 local function strip_wrappers(cmd)
-  local i, n = 1, #cmd
+  local i, n = 1, math.min(#cmd, MAX_WORDS)
   while i <= n do
     local w = K.basename(cmd[i])
     if SHELLS[w] and cmd[i + 1] and K.startswith(cmd[i + 1], "-") and K.endswith(cmd[i + 1], "c") then
@@ -33,7 +38,7 @@ local function strip_wrappers(cmd)
       i = i + 1
     elseif w == "env" then
       i = i + 1
-      while cmd[i] and K.contains(cmd[i], "=") do i = i + 1 end
+      while i <= n and K.contains(cmd[i], "=") do i = i + 1 end
     elseif w == "timeout" then
       i = i + 2
     else
@@ -75,7 +80,8 @@ local function download_target(cmd, i, cwd)
   local tool = K.basename(cmd[i])
   local out, dir, url, remote_name = nil, nil, nil, false
   local j = i + 1
-  while cmd[j] do
+  local last = math.min(#cmd, i + MAX_WORDS)
+  while j <= last do
     local w = cmd[j]
     if tool == "curl" then
       if w == "-o" or w == "--output" then out = cmd[j + 1]; j = j + 1
@@ -118,9 +124,10 @@ local function download_target(cmd, i, cwd)
   return nil
 end
 
+-- The files chmod makes executable (set as keys of out).
 local function chmod_exec_targets(cmd, i, cwd, out)
   local mode = nil
-  for j = i + 1, #cmd do
+  for j = i + 1, math.min(#cmd, i + MAX_WORDS) do
     local w = cmd[j]
     if not mode and not K.startswith(w, "-") then
       mode = w
@@ -134,21 +141,26 @@ local function chmod_exec_targets(cmd, i, cwd, out)
       end
       if not exec then return end
     elseif mode and not K.startswith(w, "-") then
-      out[#out + 1] = resolve(w, cwd)
+      local f = resolve(w, cwd)
+      if f then out[f] = true end
     end
   end
 end
 
--- The files a command runs: the command word itself, or the script given to
+-- The files a command runs (set as keys of out): the command word itself, or the script given to
 -- an interpreter (sh /tmp/x, python3 /tmp/x.py).
 local function executed(cmd, i, cwd, out)
   local w = cmd[i]
-  if K.contains(w, "/") then out[#out + 1] = resolve(w, cwd) end
+  if K.contains(w, "/") then
+    local f = resolve(w, cwd)
+    if f then out[f] = true end
+  end
   if RUNNERS[K.basename(w)] then
-    for j = i + 1, #cmd do
+    for j = i + 1, math.min(#cmd, i + MAX_WORDS) do
       local a = cmd[j]
       if not K.startswith(a, "-") then
-        out[#out + 1] = resolve(a, cwd)
+        local f = resolve(a, cwd)
+        if f then out[f] = true end
         return
       end
     end
@@ -156,9 +168,13 @@ local function executed(cmd, i, cwd, out)
 end
 
 local function analyse(cmdline)
+  if type(cmdline) ~= "string" then return nil end
+  if #cmdline > MAX_PARSE then cmdline = cmdline:sub(1, MAX_PARSE) end
   local cwd = nil
   local dropped, made_exec, ran = {}, {}, {}
-  for _, cmd in ipairs(K.shell_commands(cmdline)) do
+  local cmds = K.shell_commands(cmdline)
+  for c = 1, math.min(#cmds, MAX_COMMANDS) do
+    local cmd = cmds[c]
     local i = strip_wrappers(cmd)
     local w = cmd[i]
     if w then
@@ -177,8 +193,8 @@ local function analyse(cmdline)
   end
   for _, f in ipairs(dropped) do
     local how = {}
-    if K.any(made_exec, f) then how[#how + 1] = "chmod" end
-    if K.any(ran, f) then how[#how + 1] = "exec" end
+    if made_exec[f] then how[#how + 1] = "chmod" end
+    if ran[f] then how[#how + 1] = "exec" end
     if #how > 0 then return f, table.concat(how, "+") end
   end
   return nil
