@@ -68,7 +68,7 @@ def load_paths(engine: Any, paths: Iterable[str], hosts: list[Any]) -> LoadRepor
     for f, host in chosen:
         if host is None:
             if os.path.normpath(f) in named:
-                report.errors.append(LoadError(f, 0, 0, "no rule host loads this kind of file (known: .toml, .eql, .wasm, Wasm rule directories)"))
+                report.errors.append(LoadError(f, 0, 0, "no rule host loads this kind of file (known: .toml, .eql, .lua, .wasm, Wasm rule directories)"))
             continue
         report.files += 1
         try:
