@@ -14,9 +14,8 @@
 -- interrupted, so the pattern functions that can backtrack refuse patterns
 -- whose worst case on the subject at hand is too long.
 
-local HOST = ...
+local HOST, clock = ...  -- our chunk name; a wall clock (Python's time.monotonic)
 local sethook, getinfo = debug.sethook, debug.getinfo
-local clock = os.clock
 local pcall, error, type, select, setmetatable, rawget, tostring = pcall, error, type, select, setmetatable, rawget, tostring
 local s_find, s_match, s_gmatch, s_gsub, s_sub = string.find, string.match, string.gmatch, string.gsub, string.sub
 local floor = math.floor
