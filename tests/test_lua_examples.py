@@ -33,6 +33,13 @@ def test_the_library_passes_its_own_tests(runtime: str) -> None:
     rt.execute((SDK / "tests" / "test_kestrel.lua").read_text())
 
 
+def test_the_library_passes_its_own_tests_inside_the_sandbox() -> None:
+    from kestrel.hosts.lua_sandbox import LuaSandbox
+
+    LuaSandbox((SDK / "tests" / "test_kestrel.lua").read_text(), str(SDK / "tests" / "test_kestrel.lua"), 64,
+               load_steps=10**9, load_seconds=60)
+
+
 def test_examples_load_with_metadata_and_cases() -> None:
     engine = Engine(Config())
     report = engine.load_rules(str(LUA))

@@ -78,23 +78,60 @@ local function safe_xpcall(f, handler, ...)
 end
 
 -- Worst-case cost of a Lua pattern: each unbounded repetition (* + -)
--- can multiply the work by the subject's length.
+-- of a single character or a set can multiply the work by the subject's
+-- length. Counted once per pattern (a small cache), refused when the
+-- product on this subject is too large.
 local MAX_PATTERN_WORK = 2e7
-local function check_pattern(s, p)
-  if type(p) ~= "string" or type(s) ~= "string" then return end
+local rep_cache, rep_cached = {}, 0
+local function skip_set(p, j, n)  -- j at "[": returns the index after "]"
+  j = j + 1
+  if s_sub(p, j, j) == "^" then j = j + 1 end
+  if s_sub(p, j, j) == "]" then j = j + 1 end
+  while j <= n and s_sub(p, j, j) ~= "]" do
+    if s_sub(p, j, j) == "%" then j = j + 1 end
+    j = j + 1
+  end
+  return j + 1
+end
+
+local function repetitions(p)
   local reps, i, n = 0, 1, #p
   while i <= n do
     local c = s_sub(p, i, i)
+    local item = true  -- whether a quantifier may follow
     if c == "%" then
-      i = i + 2
+      local d = s_sub(p, i + 1, i + 1)
+      if d == "b" then i = i + 4; item = false
+      elseif d == "f" then i = skip_set(p, i + 2, n); item = false
+      else i = i + 2 end
+    elseif c == "[" then
+      i = skip_set(p, i, n)
+    elseif c == "(" or c == ")" then
+      i = i + 1; item = false
     else
-      if c == "*" or c == "+" or c == "-" then reps = reps + 1 end
       i = i + 1
     end
+    if item then
+      local q = s_sub(p, i, i)
+      if q == "*" or q == "+" or q == "-" then reps = reps + 1; i = i + 1
+      elseif q == "?" then i = i + 1 end
+    end
+  end
+  return reps
+end
+
+local function check_pattern(s, p)
+  if type(p) ~= "string" or type(s) ~= "string" then return end
+  local reps = rep_cache[p]
+  if reps == nil then
+    reps = repetitions(p)
+    if rep_cached >= 256 then rep_cache, rep_cached = {}, 0 end
+    rep_cache[p] = reps
+    rep_cached = rep_cached + 1
   end
   if reps >= 2 and (#s + 1) ^ reps > MAX_PATTERN_WORK then
     error("pattern too costly for this subject in the sandbox (" .. reps .. " repetitions on " .. #s
-      .. " bytes); use kestrel.glob or plain string.find", 2)
+      .. " bytes); use kestrel.glob or plain string.find", 3)
   end
 end
 
@@ -236,11 +273,13 @@ end
 -- the registered functions; read under the budget, as rule code may have
 -- planted metatables.
 function api.rules(steps, seconds)
-  return guarded(steps, seconds, function()
+  return guarded_raw(steps, seconds, function()
     local out = {}
     for i = 1, #rules do
       local r = rules[i]
-      local t = plain(r, 0, {100000})
+      local budget = {1000000}
+      local t = plain(r, 0, budget)
+      if budget[1] < 0 then error("rule " .. i .. " of the file is too large (over 1,000,000 values)", 0) end
       t.match = nil
       out[i] = {t, type(rawget(r, "match")) == "function"}
     end

