@@ -233,6 +233,12 @@ def print_summary(stats: Any, alerts: int, seconds: float, engine: Engine) -> No
             kinds = ", ".join(f"{k} {n}" for k, n in sorted(st["faults"].items()))
             state = "quarantined" if st["quarantined"] else "running"
             print(f"kestrel: wasm {st['module']}: faults {kinds}; {st['dropped']} events dropped; {state}", file=sys.stderr)
+    for rule in engine.rules:
+        lua = getattr(rule, "lua", None)
+        if lua is not None and (lua.fault_count or lua.dropped):
+            kinds = ", ".join(f"{k} {n}" for k, n in sorted(lua.faults.items()))
+            state = "quarantined" if lua.quarantined else "running"
+            print(f"kestrel: lua rule {rule.id}: faults {kinds}; {lua.dropped} events dropped; {state}", file=sys.stderr)
     for err in stats.errors[:20]:
         print(f"kestrel: skipped {err}", file=sys.stderr)
     if stats.skipped > 20:
