@@ -313,7 +313,6 @@ def test_compiled_modules_are_cached_across_runs(tmp_path: pathlib.Path) -> None
     for expect_hits in (0, 1):
         rt = WasmRuntime(cache_dir=str(tmp_path / "cache"))
         eng = Engine(Config())
-        report = eng.load_rules  # noqa: F841 - keep the public path below
         from kestrel.rules.model import LoadReport
 
         rep = LoadReport()

@@ -11,7 +11,6 @@ prefilters, events handed to Lua, and the host's cost per event delivered
 from __future__ import annotations
 
 import os
-import time
 from typing import Sequence
 
 RULES = r'''
@@ -77,8 +76,8 @@ end)
 def measure(events: Sequence[dict], workdir: str, warmup: int = 2_000) -> dict:
     from ..config import Config
     from ..engine import Engine
-    from ..gcpolicy import streaming_gc
     from ..hosts.lua_sandbox import runtime_name
+    from .measure import prefilter_rate, stream_pass
 
     path = os.path.join(workdir, "bench.lua")
     with open(path, "w") as f:
@@ -91,39 +90,19 @@ def measure(events: Sequence[dict], workdir: str, warmup: int = 2_000) -> dict:
     if report.errors or len(report.rules) != 11:
         raise RuntimeError("the bench's Lua rules did not load: " + "; ".join(str(e) for e in report.errors))
     engine.prepare()
-    process = engine.process
-    for e in events[:warmup]:
-        process(e)
-    engine.flush()
     # Rule 11 takes every event and does nothing: what delivery itself costs.
     floor = engine.rule("bench-lua-11-floor").stage
     stages = [r.stage for r in engine.rules if r.id != "bench-lua-11-floor"]
-    for s in stages + [floor]:
-        s.delivered, s.seconds = 0, 0.0
-    alerts = 0
-    with streaming_gc():
-        t0 = time.perf_counter()
-        for e in timed:
-            out = process(e)
-            if out:
-                alerts += len(out)
-        alerts += len(engine.flush())
-        seconds = time.perf_counter() - t0
+
+    def zero() -> None:
+        for s in stages + [floor]:
+            s.delivered, s.seconds = 0, 0.0
+
+    seconds, alerts = stream_pass(engine, events, warmup, zero)
     delivered = sum(s.delivered for s in stages)
     in_lua = sum(s.seconds for s in stages)
-
-    base = Engine(Config())
-    for r in engine.rules:
-        base.add_query(r.query, id=r.id)  # the floor's `any where true` included, as in the timed pass
-    base.prepare()
-    bprocess = base.process
-    for e in events[:warmup]:
-        bprocess(e)
-    with streaming_gc():
-        t1 = time.perf_counter()
-        for e in timed:
-            bprocess(e)
-        base_seconds = time.perf_counter() - t1
+    # The floor's `any where true` is included, as in the timed pass.
+    base_rate = prefilter_rate([(r.id, r.query) for r in engine.rules], events, warmup)
     n = len(timed)
     return {
         "events": n,
@@ -134,5 +113,5 @@ def measure(events: Sequence[dict], workdir: str, warmup: int = 2_000) -> dict:
         "lua_us_per_event": in_lua / delivered * 1e6 if delivered else None,
         "lua_faults": sum(s.fault_count for s in stages),
         "lua_floor_us_per_event": floor.seconds / floor.delivered * 1e6 if floor.delivered else None,
-        "prefilter_events_per_s": n / base_seconds if base_seconds else 0.0,
+        "prefilter_events_per_s": base_rate,
     }

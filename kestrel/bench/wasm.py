@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 import tomllib
 from typing import Any, Sequence
 
@@ -91,7 +90,7 @@ def measure(events: Sequence[dict], examples_dir: str, workdir: str, warmup: int
     """One timed pass with the ten Wasm rules, one with their prefilters only."""
     from ..config import Config
     from ..engine import Engine
-    from ..gcpolicy import streaming_gc
+    from .measure import prefilter_rate, stream_pass
 
     rules_dir, pairs = build_rule_set(examples_dir, workdir)
     warmup = min(warmup, len(events) // 10)
@@ -103,22 +102,13 @@ def measure(events: Sequence[dict], examples_dir: str, workdir: str, warmup: int
     if report.errors or len(report.rules) != len(RULES):
         raise RuntimeError("the bench's Wasm rules did not load: " + "; ".join(str(e) for e in report.errors))
     engine.prepare()
-    process = engine.process
-    for e in events[:warmup]:
-        process(e)
-    engine.flush()
     stages = [r.stage for r in engine.rules]
-    for s in stages:
-        s.delivered, s.seconds, s.call_seconds = 0, 0.0, 0.0
-    alerts = 0
-    with streaming_gc():
-        t0 = time.perf_counter()
-        for e in timed:
-            out = process(e)
-            if out:
-                alerts += len(out)
-        alerts += len(engine.flush())
-        seconds = time.perf_counter() - t0
+
+    def zero() -> None:
+        for s in stages:
+            s.delivered, s.seconds, s.call_seconds = 0, 0.0, 0.0
+
+    seconds, alerts = stream_pass(engine, events, warmup, zero)
     delivered = sum(s.delivered for s in stages)
     in_host = sum(s.seconds for s in stages)
     in_calls = sum(s.call_seconds for s in stages)
@@ -131,18 +121,7 @@ def measure(events: Sequence[dict], examples_dir: str, workdir: str, warmup: int
         acc[2] += s.call_seconds
     modules = engine.wasm_modules  # type: ignore[attr-defined]
 
-    base = Engine(Config())
-    for rid, prefilter in pairs:
-        base.add_query(prefilter, id=rid)
-    base.prepare()
-    bprocess = base.process
-    for e in events[:warmup]:
-        bprocess(e)
-    with streaming_gc():
-        t1 = time.perf_counter()
-        for e in timed:
-            bprocess(e)
-        base_seconds = time.perf_counter() - t1
+    base_rate = prefilter_rate(pairs, events, warmup)
     n = len(timed)
     floor = _delivery_floor(timed, workdir)
     return {
@@ -160,7 +139,7 @@ def measure(events: Sequence[dict], examples_dir: str, workdir: str, warmup: int
                              "call_us_per_event": v[2] / v[0] * 1e6 if v[0] else None} for k, v in per_module.items()},
         "wasm_calls": sum(m.calls for m in modules),
         "wasm_faults": sum(m.fault_count for m in modules),
-        "prefilter_events_per_s": n / base_seconds if base_seconds else 0.0,
+        "prefilter_events_per_s": base_rate,
         "wasm_memory_mb": sum(m.stats()["memory_bytes"] for m in modules) / 2**20,
     }
 

@@ -27,7 +27,7 @@ from ..eql.errors import EqlError
 from ..eql.parser import parse_query
 from ..events import make_getter, parse_field_path, to_ns
 from ..hookspecs import hookimpl
-from ..rules.model import SEVERITIES, LoadError, LoadReport, RuleSpec, RuleTest
+from ..rules.model import SEVERITIES, LoadError, LoadReport, RuleSpec, RuleTest, parse_test_case
 from ..stages import BatchStage
 
 log = logging.getLogger("kestrel.lua")
@@ -426,21 +426,11 @@ class LuaRuleHost:
             return []
         out = []
         for k, t in enumerate(raw):
-            if not isinstance(t, dict):
-                err(f"test {k + 1} must be a table")
-                continue
-            label = f"test {t.get('name', k + 1)!r}"
-            events = t.get("events")
-            if isinstance(events, dict) and not events:
-                events = []
-            if not isinstance(events, list) or not events or not all(isinstance(e, dict) for e in events):
-                err(f"{label}: 'events' must be a non-empty list of event tables")
-                continue
-            expect = t.get("expect")
-            if not isinstance(expect, int) or isinstance(expect, bool) or expect < 0:
-                err(f"{label}: 'expect' must be the number of alerts the events raise (0 for none)")
-                continue
-            out.append(RuleTest(str(t.get("name", f"case {k + 1}")), events, expect))
+            if isinstance(t, dict) and t.get("events") == {}:
+                t = dict(t, events=[])  # an empty Lua table reads as a dict
+            case = parse_test_case(t, k, err)
+            if case is not None:
+                out.append(case)
         return out
 
 

@@ -15,20 +15,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import DIALECTS
-from ..rules.model import SEVERITIES, LoadError, RuleTest
+from ..rules.model import SEVERITIES, LoadError, RuleTest, parse_test_case
+from ..rules.toml_format import toml_error
 
 ABI_VERSION = 1
 SECTION_NAME = "kestrel.manifest"
 MANIFEST_FILE = "wasm-rule.toml"
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_TOML_ERR_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 TOP_KEYS = {"module", "rule", "functions", "limits", "config", "tests", "build"}
 MODULE_KEYS = {"name", "abi", "description"}
 RULE_KEYS = {"id", "name", "severity", "tags", "description", "prefilter", "fields", "actions", "dialect", "references", "author"}
 LIMIT_KEYS = {"fuel", "memory_mb", "batch", "latency_ms", "timeout_ms", "max_faults"}
-TEST_KEYS = {"name", "events", "expect", "description"}
 
 
 @dataclass(frozen=True)
@@ -77,10 +76,8 @@ def parse_manifest(text: str, path: str) -> tuple[Manifest | None, list[LoadErro
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        msg = str(exc)
-        m = _TOML_ERR_POS.search(msg)
-        line, col = (int(m.group(1)), int(m.group(2))) if m else (1, 1)
-        return None, [LoadError(path, line, col, f"invalid manifest TOML: {_TOML_ERR_POS.sub('', msg).strip()}")]
+        line, col, msg = toml_error(exc)
+        return None, [LoadError(path, line, col, f"invalid manifest TOML: {msg}")]
     errors: list[LoadError] = []
     lines = text.splitlines()
 
@@ -246,22 +243,9 @@ def _tests(raw: Any, err: Any, rule: RulePart | None, has_rule: bool) -> list[Ru
         return []
     out: list[RuleTest] = []
     for k, t in enumerate(raw):
-        if not isinstance(t, dict):
-            err(f"test {k + 1} must be a table", where, rid)
-            continue
-        label = f"test {t.get('name', k + 1)!r}"
-        bad = sorted(set(t) - TEST_KEYS)
-        if bad:
-            err(f"{label}: unknown key(s) {', '.join(map(repr, bad))} (known: {', '.join(sorted(TEST_KEYS))})", where, rid)
-        events = t.get("events")
-        if not isinstance(events, list) or not events or not all(isinstance(e, dict) for e in events):
-            err(f"{label}: 'events' must be a non-empty array of event tables ([[tests.events]])", where, rid)
-            continue
-        expect = t.get("expect")
-        if not isinstance(expect, int) or isinstance(expect, bool) or expect < 0:
-            err(f"{label}: 'expect' must be the number of alerts the events raise (0 for none)", where, rid)
-            continue
-        out.append(RuleTest(str(t.get("name", f"case {k + 1}")), events, expect))
+        case = parse_test_case(t, k, lambda m: err(m, where, rid))
+        if case is not None:
+            out.append(case)
     if out and not has_rule:
         err("[[tests]] need a [rule] to test", where)
     return out

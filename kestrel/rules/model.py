@@ -18,6 +18,31 @@ class RuleTest:
     line: int = 0
 
 
+def parse_test_case(raw: Any, k: int, err: Any) -> RuleTest | None:
+    """One embedded test case (TOML table or Lua table as Python data):
+    ``events`` (a non-empty list of event tables) and ``expect`` (alerts).
+    Problems go to ``err(message)``; returns None when the case is unusable."""
+    if not isinstance(raw, dict):
+        err(f"test {k + 1} must be a table")
+        return None
+    label = f"test {raw.get('name', k + 1)!r}"
+    bad = sorted(set(raw) - TEST_KEYS)
+    if bad:
+        err(f"{label}: unknown key{'s' if len(bad) > 1 else ''} {', '.join(repr(b) for b in bad)} (known: {', '.join(sorted(TEST_KEYS))})")
+    events = raw.get("events")
+    if not isinstance(events, list) or not events or not all(isinstance(e, dict) for e in events):
+        err(f"{label}: 'events' must be a non-empty list of event tables")
+        return None
+    expect = raw.get("expect")
+    if not isinstance(expect, int) or isinstance(expect, bool) or expect < 0:
+        err(f"{label}: 'expect' must be the number of alerts the events raise (0 for none)")
+        return None
+    return RuleTest(str(raw.get("name", f"case {k + 1}")), events, expect)
+
+
+TEST_KEYS = {"name", "events", "expect", "description"}
+
+
 @dataclass
 class RuleSpec:
     id: str

@@ -14,14 +14,21 @@ import tomllib
 from typing import Any
 
 from ..config import DIALECTS
-from .model import SEVERITIES, LoadError, RuleSpec, RuleTest
+from .model import SEVERITIES, LoadError, RuleSpec, RuleTest, parse_test_case
 
 _RULE_HEADER = re.compile(r"^\s*\[\[?\s*rule\s*\]\]?\s*(#.*)?$")
 _QUERY_KEY = re.compile(r"""^(\s*query\s*=\s*)('''|\"\"\"|'|")""")
 _TOML_ERR_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 RULE_KEYS = {"id", "name", "description", "severity", "tags", "query", "dialect", "actions", "tests", "enabled", "author", "references", "version", "false_positives", "risk_score"}
-TEST_KEYS = {"name", "events", "expect", "description"}
+
+
+def toml_error(exc: tomllib.TOMLDecodeError) -> tuple[int, int, str]:
+    """(line, column, message without its position) of a TOML error."""
+    msg = str(exc)
+    m = _TOML_ERR_POS.search(msg)
+    line, col = (int(m.group(1)), int(m.group(2))) if m else (1, 1)
+    return line, col, _TOML_ERR_POS.sub("", msg).strip()
 
 
 def _positions(text: str) -> tuple[list[int], list[tuple[int, int]]]:
@@ -50,10 +57,7 @@ def parse_rule_file(path: str, text: str) -> tuple[list[RuleSpec], list[LoadErro
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        msg = str(exc)
-        m = _TOML_ERR_POS.search(msg)
-        line, col = (int(m.group(1)), int(m.group(2))) if m else (1, 1)
-        msg = _TOML_ERR_POS.sub("", msg).strip()
+        line, col, msg = toml_error(exc)
         detail = ""
         lines = text.splitlines()
         if 0 < line <= len(lines):
@@ -119,23 +123,9 @@ def _rule(path: str, t: Any, index: int, line: int, qpos: tuple[int, int], file_
         err("'tests' must be an array of tables ([[rule.tests]])")
         raw_tests = []
     for k, rt in enumerate(raw_tests):
-        label = f"test {k + 1}"
-        if not isinstance(rt, dict):
-            err(f"{label} must be a table")
-            continue
-        label = f"test {rt.get('name', k + 1)!r}"
-        bad = sorted(set(rt) - TEST_KEYS)
-        if bad:
-            err(f"{label}: unknown key{'s' if len(bad) > 1 else ''} {', '.join(repr(b) for b in bad)} (known: {', '.join(sorted(TEST_KEYS))})")
-        events = rt.get("events")
-        if not isinstance(events, list) or not events or not all(isinstance(e, dict) for e in events):
-            err(f"{label}: 'events' must be a non-empty array of event tables")
-            continue
-        expect = rt.get("expect")
-        if not isinstance(expect, int) or isinstance(expect, bool) or expect < 0:
-            err(f"{label}: 'expect' must be the number of alerts the events raise (0 for none)")
-            continue
-        tests.append(RuleTest(str(rt.get("name", f"case {k + 1}")), events, expect))
+        case = parse_test_case(rt, k, err)
+        if case is not None:
+            tests.append(case)
     if errs or t.get("enabled", True) is False:
         return None, errs
     spec = RuleSpec(
