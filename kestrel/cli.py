@@ -45,7 +45,7 @@ def sample_events() -> str:
 
 
 # -- configuration -----------------------------------------------------------
-_CONFIG_KEYS = {"dialect", "type_field", "time_field", "time_unit", "case_sensitive", "max_partials", "rules", "outputs", "entity_field", "parent_entity_field"}
+_CONFIG_KEYS = {"dialect", "type_field", "time_field", "time_unit", "case_sensitive", "max_partials", "rules", "outputs", "entity_field", "parent_entity_field", "dry_run", "allow"}
 
 
 def read_config_file(path: str) -> dict[str, Any]:
@@ -151,7 +151,8 @@ def open_events(config: Config, specs: list[str], fmt: str, stats: Any):  # type
         yield from batch
 
 
-def run_stream(engine: Engine, config: Config, inputs: list[str], fmt: str, sinks: list[Any], quiet: bool) -> tuple[Any, int, float]:
+def run_stream(engine: Engine, config: Config, inputs: list[str], fmt: str, sinks: list[Any], quiet: bool,
+               responder: Any = None) -> tuple[Any, int, float]:
     from .io.progress import Progress
     from .io.readers import ReadStats
 
@@ -183,14 +184,24 @@ def run_stream(engine: Engine, config: Config, inputs: list[str], fmt: str, sink
                     out = process(event)
                     if out:
                         for a in out:
+                            if responder is not None:
+                                responder.handle(a)
                             for s in sinks:
                                 s.emit(a)
                         alerts += len(out)
+                if responder is not None:
+                    # What the kernel blocked (or audited) since the last batch.
+                    for a in responder.poll():
+                        for s in sinks:
+                            s.emit(a)
+                        alerts += 1
                 if pending:
                     # Batches of Wasm rules waiting on their latency bound:
                     # a live source hands over (possibly empty) lists between
                     # polls, so a quiet host still gets its alerts on time.
                     for a in engine.poll():
+                        if responder is not None:
+                            responder.handle(a)
                         for s in sinks:
                             s.emit(a)
                         alerts += 1
@@ -202,9 +213,16 @@ def run_stream(engine: Engine, config: Config, inputs: list[str], fmt: str, sink
                         next_collect = n + COLLECT_EVERY
                         periodic_collect()
         for a in engine.flush():
+            if responder is not None:
+                responder.handle(a)
             for s in sinks:
                 s.emit(a)
             alerts += 1
+        if responder is not None:
+            for a in responder.poll():
+                for s in sinks:
+                    s.emit(a)
+                alerts += 1
     finally:
         progress.close()
         for s in sinks:
@@ -438,8 +456,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     control = Control(duration=args.duration)
     config.extra["ebpf"] = {k: v for k, v in asdict(options).items()}
     config.extra["ebpf_control"] = control
+    responder = _start_response(engine, config, args, file_cfg)
     outputs = args.output or file_cfg.get("outputs") or ["-"]
-    sinks = make_sinks(config, outputs, live=True)
+    try:
+        sinks = make_sinks(config, outputs, live=True)
+    except BaseException:
+        responder.close()
+        raise
     if not args.quiet:
         extra = ""
         if "file" in options.families and not options.file_reads:
@@ -449,15 +472,22 @@ def cmd_run(args: argparse.Namespace) -> int:
             extra = f" (read-only opens only of files named {shown}: all the rules read)"
         print(f"kestrel: {what}; watching this host: {', '.join(options.families)} events{extra}"
               + (f" for {args.duration:g}s" if args.duration else "; Ctrl-C to stop"), file=sys.stderr)
+        if responder.enforcing:
+            print(f"kestrel: response {'in dry-run (audit only)' if responder.dry_run else 'on'}: "
+                  f"{', '.join(responder.enforcing)}; block mode: {responder.block_mode}", file=sys.stderr)
     old = _live_signals(control, args.stats)
     try:
-        stats, alerts, seconds = run_stream(engine, config, ["ebpf:"], "auto", sinks, args.quiet)
+        stats, alerts, seconds = run_stream(engine, config, ["ebpf:"], "auto", sinks, args.quiet, responder=responder)
     finally:
         _restore_signals(old)
+        responder.close()  # the deny map goes with it: nothing stays blocked after Kestrel
         if control.session is not None:  # detached already, unless something raised
             control.session.close()
     if not args.quiet:
         print_summary(stats, alerts, seconds, engine)
+        if responder.done:
+            print("kestrel: responses " + ", ".join(f"{k} {n}" for k, n in sorted(responder.done.items()))
+                  + (" (dry-run)" if responder.dry_run else ""), file=sys.stderr)
         if control.session is not None:
             c = control.session.counters()
             print("kestrel: " + format_counters(c), file=sys.stderr)
@@ -465,6 +495,33 @@ def cmd_run(args: argparse.Namespace) -> int:
                 print(f"kestrel: {fam} events were not available: {why}", file=sys.stderr)
             print("kestrel: BPF programs detached", file=sys.stderr)
     return EXIT_PROBLEMS if errors else EXIT_OK
+
+
+def _start_response(engine: Engine, config: Config, args: argparse.Namespace, file_cfg: dict) -> Any:
+    """The responder of the live agent: the action plugins, with the safety
+    rules and dry-run set, started (block loads its kernel programs only if
+    a rule blocks)."""
+    from .plugins import get_plugin_manager
+    from .respond import Responder, Safety
+
+    dry_run = bool(args.dry_run or file_cfg.get("dry_run"))
+    allow = list(args.allow or []) + list(file_cfg.get("allow") or [])
+    config.extra["response"] = {"dry_run": dry_run, "allow": allow, "safety": Safety(allow)}
+    actions = get_plugin_manager().actions(config)
+    responder = Responder(actions, dry_run)
+    wanted = sorted({a for r in engine.rules for a in r.meta.actions if a != "alert"})
+    responder.enforcing = wanted
+    try:
+        for a in actions.values():
+            start = getattr(a, "start", None)
+            if start is not None:
+                start(engine)
+    except Exception as exc:
+        responder.close()
+        raise UsageError(f"cannot start enforcement: {exc}") from None
+    block = actions.get("block")
+    responder.block_mode = getattr(block, "mode", "off")
+    return responder
 
 
 def cmd_record(args: argparse.Namespace) -> int:
@@ -556,7 +613,11 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--query", metavar="EQL", help="a one-off live hunt: print every event (or sequence) matching this EQL query")
     lv.add_argument("-o", "--output", action="append", metavar="TARGET", help="alert output: '-' for stdout or a file path (repeatable; default: stdout)")
     _live_options(lv)
-    lv.add_argument("--config", metavar="FILE", help="TOML settings file (rules, outputs, max_partials)")
+    lv.add_argument("--config", metavar="FILE", help="TOML settings file (rules, outputs, max_partials, dry_run, allow)")
+    lv.add_argument("--dry-run", dest="dry_run", action="store_true",
+                    help="audit mode: rules' kill/block actions are reported in the alerts, never carried out")
+    lv.add_argument("--allow", action="append", metavar="PATH",
+                    help="an executable that no action may kill or block (repeatable)")
     lv.add_argument("--max-partials", dest="max_partials", type=int, metavar="N", help="bound on live partial matches per sequence rule (default: 10000)")
     lv.add_argument("--all-opens", dest="all_opens", action="store_true", help="report read-only opens even when no rule reads them")
     lv.set_defaults(func=cmd_run)

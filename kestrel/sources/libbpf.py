@@ -57,6 +57,7 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "ring_buffer__free": (None, [_c_p]),
     "bpf_map_update_elem": (ctypes.c_int, [ctypes.c_int, _c_p, _c_p, ctypes.c_uint64]),
     "bpf_map_lookup_elem": (ctypes.c_int, [ctypes.c_int, _c_p, _c_p]),
+    "bpf_map_delete_elem": (ctypes.c_int, [ctypes.c_int, _c_p]),
     "libbpf_num_possible_cpus": (ctypes.c_int, []),
     "libbpf_set_print": (_c_p, [_c_p]),
 }
@@ -236,6 +237,13 @@ def map_update(fd: int, key: bytes, value: bytes, flags: int = 0) -> None:
     ret = load_libbpf().bpf_map_update_elem(fd, k, v, flags)
     if ret < 0:
         raise _err("updating a map", ret)
+
+
+def map_delete(fd: int, key: bytes) -> None:
+    k = ctypes.create_string_buffer(key, len(key))
+    ret = load_libbpf().bpf_map_delete_elem(fd, k)
+    if ret < 0 and ret != -_errno.ENOENT:
+        raise _err("deleting from a map", ret)
 
 
 def map_lookup(fd: int, key: bytes, value_size: int) -> bytes:
