@@ -251,3 +251,17 @@ def test_block_rules_deny_their_literal_executables() -> None:
                     'and not process.name == "q"')
     assert literal_executables(q) == ["/a/x", "/b/y", "/c/z"]
     assert literal_executables(parse_query('process where process.executable : "/tmp/*"')) == []
+
+
+@needs_bpf
+def test_nothing_stays_blocked_after_the_agent_crashes(bpf_objects: str, copy_of_true: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text(RULES.replace("{exe}", str(copy_of_true)))
+    p = _run_agent(rules)
+    try:
+        assert sh(str(copy_of_true)) == 137
+    finally:
+        p.kill()  # SIGKILL: no clean-up code runs
+        p.communicate(timeout=20)
+    assert not _kestrel_programs_attached()
+    assert sh(str(copy_of_true)) == 0
