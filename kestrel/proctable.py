@@ -79,6 +79,17 @@ def start_ticks_from_ns(start_boottime_ns: int) -> int:
     return start_boottime_ns // _NS_PER_TICK
 
 
+def stat_field(pid: int, index: int, proc_root: str = "/proc") -> int | None:
+    """A numeric field of /proc/<pid>/stat, counted after the command name
+    (0: state, 1: ppid, 19: start time in ticks); None if the process is gone."""
+    try:
+        with open(f"{proc_root}/{pid}/stat", "rb") as f:
+            raw = f.read()
+        return int(raw[raw.rfind(b")") + 2:].split()[index])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def make_entity_id(host_or_boot: str, pid: int, start_ticks: int) -> str:
     """A short, deterministic id for one process over its whole life.
 
@@ -767,16 +778,7 @@ class ProcessTable:
     # --------------------------------------------------------------- /proc I/O
 
     def _read_start_ticks(self, pid: int) -> int | None:
-        try:
-            with open(f"{self.proc_root}/{pid}/stat", "rb") as f:
-                raw = f.read()
-        except OSError:
-            return None
-        fields = raw[raw.rfind(b")") + 2:].split()
-        try:
-            return int(fields[19])
-        except (IndexError, ValueError):
-            return None
+        return stat_field(pid, 19, self.proc_root)
 
     def _read_proc(self, pid: int) -> ProcInfo | None:
         """One /proc/<pid>, or None if it vanished or is unreadable.

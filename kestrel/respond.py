@@ -22,6 +22,7 @@ from typing import Any
 
 from .alerts import Alert, RuleMeta
 from .eql import ast
+from .proctable import stat_field
 
 log = logging.getLogger("kestrel.respond")
 
@@ -35,21 +36,11 @@ def ancestors(pid: int) -> set[int]:
 
 
 def _ppid(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-        return int(data[data.rindex(b")") + 2:].split()[1])
-    except (OSError, ValueError, IndexError):
-        return 0
+    return stat_field(pid, 1) or 0
 
 
 def _start_ticks(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-        return int(data[data.rindex(b")") + 2:].split()[19])
-    except (OSError, ValueError, IndexError):
-        return None
+    return stat_field(pid, 19)
 
 
 def children(pid: int) -> list[int]:

@@ -195,9 +195,10 @@ def test_kill_checks_identity_allowlist_and_dry_run() -> None:
     child = subprocess.Popen(["sleep", "30"])
     try:
         time.sleep(0.1)
-        with open(f"/proc/{child.pid}/stat", "rb") as f:
-            data = f.read()
-        ticks = int(data[data.rindex(b")") + 2:].split()[19])
+        from kestrel.proctable import stat_field
+
+        ticks = stat_field(child.pid, 19)
+        assert ticks is not None
         right = make_entity_id(boot_id(), child.pid, ticks)
         assert "pid was reused" in kill_process(_event_for(child.pid, "not-this-process"), Safety(), False)
         assert "allowlisted" in kill_process(_event_for(child.pid, right), Safety([shutil.which("sleep") or "/bin/sleep"]), False)
