@@ -13,7 +13,6 @@ apply to all of them, and ``--dry-run`` turns them into reports.
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from ..alerts import Alert
