@@ -41,23 +41,11 @@ def batched_calls(parsed: ast.PipedQuery, functions: dict[str, Any]) -> list[ast
     if not functions:
         return []
     found: list[ast.FunctionCall] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list):
-            for x in node:
-                walk(x)
-            return
-        fields = getattr(node, "__dataclass_fields__", None)
-        if fields is None:
-            return
+    for node in ast.walk(parsed):
         if isinstance(node, ast.FunctionCall):
             impl = functions.get(node.name) or functions.get(node.name.lower())
             if impl is not None and getattr(impl, "batched", False):
                 found.append(node)
-        for k in fields:
-            walk(getattr(node, k))
-
-    walk(parsed)
     return found
 
 

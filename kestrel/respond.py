@@ -188,25 +188,13 @@ def literal_executables(query: ast.PipedQuery) -> list[str]:
     """Executable paths a query names literally (``process.executable ==
     "/x"`` or ``in (...)``): a block rule denies them from the start."""
     out: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list):
-            for x in node:
-                walk(x)
-            return
-        fields = getattr(node, "__dataclass_fields__", None)
-        if fields is None:
-            return
+    for node in ast.walk(query):
         if isinstance(node, ast.Compare) and node.op in ("==", "="):
             for a, b in ((node.left, node.right), (node.right, node.left)):
                 if _is_exe(a) and isinstance(b, ast.Literal) and isinstance(b.value, str):
                     out.append(b.value)
         elif isinstance(node, ast.InSet) and not node.negate and _is_exe(node.expr):
             out.extend(i.value for i in node.items if isinstance(i, ast.Literal) and isinstance(i.value, str))
-        for k in fields:
-            walk(getattr(node, k))
-
-    walk(query)
     return out
 
 

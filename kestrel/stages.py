@@ -34,14 +34,7 @@ def hashable(value: Any) -> Any:
 
 
 def _contains(node: Any, targets: set[int]) -> bool:
-    if id(node) in targets:
-        return True
-    if isinstance(node, list):
-        return any(_contains(x, targets) for x in node)
-    fields = getattr(node, "__dataclass_fields__", None)
-    if fields is None:
-        return False
-    return any(_contains(getattr(node, k), targets) for k in fields)
+    return any(id(n) in targets for n in ast.walk(node))
 
 
 class BatchStage:

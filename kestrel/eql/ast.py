@@ -8,7 +8,7 @@ do.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, Iterator, Union
 
 Pos = tuple[int, int]
 
@@ -179,6 +179,22 @@ class PipedQuery:
     base: Base | None
     pipes: list[Pipe]
     source: str = ""
+
+
+def walk(node: object) -> Iterator[object]:
+    """Every node of a tree (lists included), parents before children: the
+    one traversal the engine, batching stages and responses search with."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, list):
+            stack.extend(reversed(n))
+            continue
+        fields = getattr(n, "__dataclass_fields__", None)
+        if fields is None:
+            continue
+        yield n
+        stack.extend(getattr(n, k) for k in reversed(list(fields)))
 
 
 def canonical(node: object) -> str:
