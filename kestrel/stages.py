@@ -16,12 +16,49 @@ the answers.
 from __future__ import annotations
 
 from time import monotonic, perf_counter
+import logging
 from typing import Any, Callable
 
 from .alerts import RuleMeta
 from .eql import ast
 from .eql.errors import EqlError
 from .query import QueryCompiler
+
+log = logging.getLogger("kestrel.stages")
+
+
+# What a plugin function may answer an EQL query with.
+ANSWER_TYPES = (bool, int, float, str)
+
+
+class MatchExtras:
+    """A plugin's per-match reason, data and action requests as an alert's
+    extras. Only actions the rule declares are kept; a refused one is
+    counted and logged once per name (``who`` names the rule in the log)."""
+
+    def __init__(self, allowed: Any, who: str) -> None:
+        self.allowed = set(allowed)
+        self.who = who
+        self.refused: dict[str, int] = {}
+
+    def extra(self, reason: Any, data: Any, actions: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if isinstance(reason, str):
+            out["reason"] = reason
+        if isinstance(data, dict) and data:
+            out["data"] = data
+        if isinstance(actions, list):
+            ok = []
+            for a in actions:
+                if isinstance(a, str) and a in self.allowed:
+                    ok.append(a)
+                    continue
+                n = self.refused[str(a)] = self.refused.get(str(a), 0) + 1
+                if n == 1:
+                    log.warning("%s: requested action %r, which it does not declare (actions); refused", self.who, a)
+            if ok:
+                out["actions"] = ok
+        return out
 
 
 def hashable(value: Any) -> Any:

@@ -28,7 +28,7 @@ from ..eql.parser import parse_query
 from ..events import make_getter, parse_field_path, to_ns
 from ..hookspecs import hookimpl
 from ..rules.model import SEVERITIES, LoadError, LoadReport, RuleSpec, RuleTest, parse_test_case
-from ..stages import BatchStage
+from ..stages import ANSWER_TYPES, BatchStage, MatchExtras
 
 log = logging.getLogger("kestrel.lua")
 
@@ -38,7 +38,6 @@ LIMIT_KEYS = {"instructions", "timeout_ms", "memory_mb", "batch", "latency_ms", 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RULE_CALL = re.compile(r"^\s*rule\s*[{(]")
 _PREFILTER = re.compile(r"""(prefilter\s*=\s*)(\[(=*)\[|"|')""")
-_ANSWER_TYPES = (bool, int, float, str)
 
 
 class LuaFile:
@@ -74,8 +73,7 @@ class LuaRuleStage(BatchStage):
         self.meta = meta
         self.fields = fields
         self.limits = limits
-        self.allowed_actions = set(meta.actions)
-        self.refused_actions: dict[str, int] = {}
+        self.extras = MatchExtras(meta.actions, f"lua rule {meta.id}")
         self.faults: dict[str, int] = {}
         self.fault_count = 0
         self.quarantined = False
@@ -139,27 +137,13 @@ class LuaRuleStage(BatchStage):
             first += stop + 1
 
     def _extra(self, result: Any) -> dict[str, Any]:
-        extra: dict[str, Any] = {}
         if not isinstance(result, dict):
-            return extra
-        reason, data, acts = result.get("reason"), result.get("data"), result.get("actions")
-        if isinstance(reason, str):
-            extra["reason"] = reason
-        if isinstance(data, dict) and data:
-            extra["data"] = data
-        if isinstance(acts, list):
-            ok = []
-            for a in acts:
-                if isinstance(a, str) and a in self.allowed_actions:
-                    ok.append(a)
-                else:
-                    n = self.refused_actions.get(str(a), 0) + 1
-                    self.refused_actions[str(a)] = n
-                    if n == 1:
-                        log.warning("lua rule %s: requested action %r, which it does not declare (actions); refused", self.meta.id, a)
-            if ok:
-                extra["actions"] = ok
-        return extra
+            return {}
+        return self.extras.extra(result.get("reason"), result.get("data"), result.get("actions"))
+
+    @property
+    def refused_actions(self) -> dict[str, int]:
+        return self.extras.refused
 
     def _fault(self, kind: str, message: str, lost: int) -> None:
         self.faults[kind] = self.faults.get(kind, 0) + 1
@@ -217,7 +201,7 @@ class LuaFunction:
         lim = self.limits
         status, value = lf.sandbox.call(self._fn, lim.instructions, lim.timeout_ms / 1000.0, args)
         if status == "ok":
-            if value is None or value.__class__ in _ANSWER_TYPES:
+            if value is None or value.__class__ in ANSWER_TYPES:
                 return value
             return None  # tables and functions are not EQL values
         self.faults += 1

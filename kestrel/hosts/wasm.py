@@ -31,14 +31,13 @@ from ..eql.parser import parse_query
 from ..events import make_getter, parse_field_path, to_ns
 from ..hookspecs import hookimpl
 from ..rules.model import LoadError, LoadReport, RuleSpec
-from ..stages import BatchStage
+from ..stages import ANSWER_TYPES, BatchStage, MatchExtras
 from .wasm_manifest import MANIFEST_FILE, SECTION_NAME, Manifest, custom_sections, parse_manifest
 from .wasm_errors import Fault, ModuleRefused
 
 log = logging.getLogger("kestrel.wasm")
 
 BUILT_NAME = os.path.join("build", "rule.wasm")
-_ANSWER_TYPES = (bool, int, float, str)
 
 
 class ModuleHandle:
@@ -169,8 +168,7 @@ class WasmRuleStage(BatchStage):
         self.handle = handle
         self.meta = meta
         self.fuel = limits.fuel
-        self.allowed_actions = set(handle.manifest.rule.actions) if handle.manifest.rule else {"alert"}
-        self.refused_actions: dict[str, int] = {}
+        self.extras = MatchExtras(handle.manifest.rule.actions if handle.manifest.rule else ("alert",), f"wasm {handle.label}")
         self.bad_results = 0
         self.call_seconds = 0.0  # of the flush time, inside the module call
         self.rule: Any = None
@@ -215,23 +213,11 @@ class WasmRuleStage(BatchStage):
         seen: set[int] = set()
         emit = self.engine.emit_alert
         for m in matches:
-            extra: dict[str, Any] = {}
             if isinstance(m, dict):
                 i = m.get("i")
-                msg, data, acts = m.get("msg"), m.get("data"), m.get("actions")
-                if isinstance(msg, str):
-                    extra["reason"] = msg
-                if isinstance(data, dict):
-                    extra["data"] = data
-                if isinstance(acts, list):
-                    ok = [a for a in acts if isinstance(a, str) and a in self.allowed_actions]
-                    for a in acts:
-                        if not (isinstance(a, str) and a in self.allowed_actions):
-                            self._refuse_action(str(a))
-                    if ok:
-                        extra["actions"] = ok
+                extra = self.extras.extra(m.get("msg"), m.get("data"), m.get("actions"))
             else:
-                i = m
+                i, extra = m, {}
             if i.__class__ is not int or not 0 <= i < n or i in seen:
                 self.bad_results += 1
                 if self.bad_results <= 3:
@@ -243,12 +229,9 @@ class WasmRuleStage(BatchStage):
                 self.rule.stats.alerts += 1
             emit(Alert(self.meta, [e], to_ns(self._time_get(e), self._unit), extra))
 
-    def _refuse_action(self, action: str) -> None:
-        n = self.refused_actions.get(action, 0) + 1
-        self.refused_actions[action] = n
-        if n == 1:
-            log.warning("wasm %s: requested action %r, which its manifest does not declare (rule.actions); refused",
-                        self.handle.label, action)
+    @property
+    def refused_actions(self) -> dict[str, int]:
+        return self.extras.refused
 
 
 class WasmFunction:
@@ -284,7 +267,7 @@ class WasmFunction:
         if not isinstance(answers, list) or len(answers) != n:
             self.handle.fault("output", f"{self.export} must return an array of {n} answers", n)
             return [None] * n
-        return [a if a is None or a.__class__ in _ANSWER_TYPES else None for a in answers]
+        return [a if a is None or a.__class__ in ANSWER_TYPES else None for a in answers]
 
     def __call__(self, *args: Any) -> Any:
         """One call, unbatched (for contexts that cannot wait, e.g. pipes)."""
