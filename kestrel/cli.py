@@ -171,8 +171,20 @@ def run_stream(engine: Engine, config: Config, inputs: list[str], fmt: str, sink
         total = input_size(inputs[0])
     progress = Progress(total_bytes=total, enabled=not (quiet or to_tty_stdout))
     process = engine.process
-    alerts = 0
     n = 0
+    delivered = [0]
+    handle = responder.handle if responder is not None else None
+
+    def deliver(out: list, act: bool = True) -> None:
+        """To the sinks, after the responder acted on each (``act``: the
+        kernel's own block reports are already the result of an action)."""
+        for a in out:
+            if act and handle is not None:
+                handle(a)
+            for s in sinks:
+                s.emit(a)
+        delivered[0] += len(out)
+
     t0 = time.perf_counter()
     try:
         with streaming_gc():
@@ -183,51 +195,30 @@ def run_stream(engine: Engine, config: Config, inputs: list[str], fmt: str, sink
                 for event in batch:
                     out = process(event)
                     if out:
-                        for a in out:
-                            if responder is not None:
-                                responder.handle(a)
-                            for s in sinks:
-                                s.emit(a)
-                        alerts += len(out)
+                        deliver(out)
                 if responder is not None:
                     # What the kernel blocked (or audited) since the last batch.
-                    for a in responder.poll():
-                        for s in sinks:
-                            s.emit(a)
-                        alerts += 1
+                    deliver(responder.poll(), act=False)
                 if pending:
-                    # Batches of Wasm rules waiting on their latency bound:
+                    # Batches of Wasm/Lua rules waiting on their latency bound:
                     # a live source hands over (possibly empty) lists between
                     # polls, so a quiet host still gets its alerts on time.
-                    for a in engine.poll():
-                        if responder is not None:
-                            responder.handle(a)
-                        for s in sinks:
-                            s.emit(a)
-                        alerts += 1
+                    deliver(engine.poll())
                 n += len(batch)
                 if n >= next_tick:
                     next_tick = n + 0x1000
-                    progress.update(n, alerts, stats.bytes)
+                    progress.update(n, delivered[0], stats.bytes)
                     if n >= next_collect:
                         next_collect = n + COLLECT_EVERY
                         periodic_collect()
-        for a in engine.flush():
-            if responder is not None:
-                responder.handle(a)
-            for s in sinks:
-                s.emit(a)
-            alerts += 1
+        deliver(engine.flush())
         if responder is not None:
-            for a in responder.poll():
-                for s in sinks:
-                    s.emit(a)
-                alerts += 1
+            deliver(responder.poll(), act=False)
     finally:
         progress.close()
         for s in sinks:
             s.close()
-    return stats, alerts, time.perf_counter() - t0
+    return stats, delivered[0], time.perf_counter() - t0
 
 
 def print_summary(stats: Any, alerts: int, seconds: float, engine: Engine) -> None:
