@@ -15,20 +15,6 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, ENFORCE_DENY_MAX);
-	__type(key, struct k_deny_key);
-	__type(value, __u32);
-} k_deny SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct k_enforce_cfg);
-} k_enforce_cfg SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 << 10);
 } k_blocks SEC(".maps");

@@ -30,6 +30,24 @@ struct k_enforce_cfg {
 	__u32 self_tgid; /* Kestrel's own process */
 };
 
+#ifdef __bpf__
+/* The maps both programs use: enforce.bpf.c creates them; the loader hands
+ * their fds to enforce_lsm.bpf.o (bpf_map__reuse_fd) before loading it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ENFORCE_DENY_MAX);
+	__type(key, struct k_deny_key);
+	__type(value, __u32);
+} k_deny SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct k_enforce_cfg);
+} k_enforce_cfg SEC(".maps");
+#endif
+
 struct k_block {
 	__u64 ts;        /* bpf_ktime_get_boot_ns */
 	__u64 dev;

@@ -17,20 +17,6 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define EPERM 1
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, ENFORCE_DENY_MAX);
-	__type(key, struct k_deny_key);
-	__type(value, __u32);
-} k_deny SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct k_enforce_cfg);
-} k_enforce_cfg SEC(".maps");
-
 SEC("lsm/bprm_check_security")
 int BPF_PROG(kestrel_lsm_exec, struct linux_binprm *bprm, int ret)
 {
