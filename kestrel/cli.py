@@ -236,18 +236,10 @@ def print_summary(stats: Any, alerts: int, seconds: float, engine: Engine) -> No
     if engine.stats.rule_errors:
         parts.append(f"rule errors {engine.stats.rule_errors}")
     print("kestrel: " + ", ".join(parts), file=sys.stderr)
-    for h in getattr(engine, "wasm_modules", ()):
-        if h.fault_count or h.dropped:
-            st = h.stats()
-            kinds = ", ".join(f"{k} {n}" for k, n in sorted(st["faults"].items()))
-            state = "quarantined" if st["quarantined"] else "running"
-            print(f"kestrel: wasm {st['module']}: faults {kinds}; {st['dropped']} events dropped; {state}", file=sys.stderr)
-    for rule in engine.rules:
-        lua = getattr(rule, "lua", None)
-        if lua is not None and (lua.fault_count or lua.dropped):
-            kinds = ", ".join(f"{k} {n}" for k, n in sorted(lua.faults.items()))
-            state = "quarantined" if lua.quarantined else "running"
-            print(f"kestrel: lua rule {rule.id}: faults {kinds}; {lua.dropped} events dropped; {state}", file=sys.stderr)
+    for plugin in engine.plugin_health:
+        line = plugin.health()
+        if line:
+            print(f"kestrel: {line}", file=sys.stderr)
     for err in stats.errors[:20]:
         print(f"kestrel: skipped {err}", file=sys.stderr)
     if stats.skipped > 20:

@@ -158,6 +158,9 @@ class Engine:
         # bound (limits.latency_ms). Replays of files set it to infinity:
         # nobody waits on their alerts, and full batches cost least.
         self.batch_latency: float | None = None
+        # Rule plugins' sandboxes (Wasm modules, Lua rules): objects with
+        # health() -> a line for the run summary when something went wrong.
+        self.plugin_health: list[Any] = []
         self.process = self._make_process()  # type: ignore[method-assign]
         # EQL-callable functions contributed by rule plugins (lua.*, wasm.*).
         self.functions: dict[str, Callable[..., Any]] = {}

@@ -61,6 +61,14 @@ class MatchExtras:
         return out
 
 
+def fault_line(who: str, faults: dict[str, int], dropped: int, quarantined: bool) -> str | None:
+    """A sandbox's faults as one summary line, or None when it had none."""
+    if not faults and not dropped:
+        return None
+    kinds = ", ".join(f"{k} {n}" for k, n in sorted(faults.items()))
+    return f"{who}: faults {kinds or 'none'}; {dropped} events dropped; {'quarantined' if quarantined else 'running'}"
+
+
 def hashable(value: Any) -> Any:
     """A dictionary key for an argument value (lists become tuples)."""
     if value.__class__ is list:

@@ -28,7 +28,7 @@ from ..eql.parser import parse_query
 from ..events import make_getter, parse_field_path, to_ns
 from ..hookspecs import hookimpl
 from ..rules.model import SEVERITIES, LoadError, LoadReport, RuleSpec, RuleTest, parse_test_case
-from ..stages import ANSWER_TYPES, BatchStage, MatchExtras
+from ..stages import ANSWER_TYPES, BatchStage, MatchExtras, fault_line
 
 log = logging.getLogger("kestrel.lua")
 
@@ -169,6 +169,9 @@ class LuaRuleStage(BatchStage):
             self.quarantined = True
             log.error("lua rule %s: its runtime could not be rebuilt (%s); quarantined", self.meta.id, exc)
             return False
+
+    def health(self) -> str | None:
+        return fault_line(f"lua rule {self.meta.id}", self.faults, self.dropped, self.quarantined)
 
     def stats(self) -> dict[str, Any]:
         return {"rule": self.meta.id, "delivered": self.delivered, "faults": dict(self.faults), "dropped": self.dropped,
@@ -383,6 +386,7 @@ class LuaRuleHost:
         stage.rule = rule
         rule.stage = rule.lua = stage  # type: ignore[attr-defined]
         engine.add_stage(stage)
+        engine.plugin_health.append(stage)
         spec = RuleSpec(id=meta.id, name=meta.name, query=prefilter, description=meta.description, severity=meta.severity,
                         tags=meta.tags, actions=meta.actions, dialect=dialect, tests=tests, origin=path, line=line)
         spec.install = lambda eng, rep, _p=path, _id=meta.id: self._install_one(_p, _id, eng, rep)

@@ -31,7 +31,7 @@ from ..eql.parser import parse_query
 from ..events import make_getter, parse_field_path, to_ns
 from ..hookspecs import hookimpl
 from ..rules.model import LoadError, LoadReport, RuleSpec
-from ..stages import ANSWER_TYPES, BatchStage, MatchExtras
+from ..stages import ANSWER_TYPES, BatchStage, MatchExtras, fault_line
 from .wasm_manifest import MANIFEST_FILE, SECTION_NAME, Manifest, custom_sections, parse_manifest
 from .wasm_errors import Fault, ModuleRefused
 
@@ -99,6 +99,9 @@ class ModuleHandle:
         else:
             log.warning("wasm %s: fault (%s: %s); %d event(s) dropped, re-instantiating (%d/%d faults)",
                         self.label, kind, message, lost, self.fault_count, limit)
+
+    def health(self) -> str | None:
+        return fault_line(f"wasm {self.label}", self.faults, self.dropped, self.quarantined)
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -358,6 +361,7 @@ class WasmRuleHost:
         handle.origin = mpath  # type: ignore[attr-defined]
         modules = engine.__dict__.setdefault("wasm_modules", [])
         modules.append(handle)
+        engine.plugin_health.append(handle)
         for fname, arity in manifest.functions.items():
             fn = WasmFunction(handle, manifest.name, fname, arity)
             fn.origin = mpath  # type: ignore[attr-defined]
