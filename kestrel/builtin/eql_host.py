@@ -12,7 +12,7 @@ from ..alerts import RuleMeta
 from ..config import Config
 from ..eql.errors import EqlError
 from ..hookspecs import hookimpl
-from ..rules.model import LoadError, LoadReport, RuleSpec
+from ..rules.model import LoadError, LoadReport, RuleSpec, read_rule_text
 from ..rules.toml_format import parse_rule_file
 
 
@@ -23,11 +23,9 @@ class EqlRuleHost:
         return path.endswith((".toml", ".eql"))
 
     def load(self, path: str, engine, report: LoadReport) -> None:  # type: ignore[no-untyped-def]
-        try:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            report.errors.append(LoadError(path, 0, 0, f"cannot read: {exc}"))
+        text, error = read_rule_text(path)
+        if text is None:
+            report.errors.append(error)  # type: ignore[arg-type]
             return
         if path.endswith(".eql"):
             stem = os.path.splitext(os.path.basename(path))[0]

@@ -27,7 +27,7 @@ from ..eql.errors import EqlError
 from ..eql.parser import parse_query
 from ..events import make_getter, parse_field_path, to_ns
 from ..hookspecs import hookimpl
-from ..rules.model import SEVERITIES, LoadError, LoadReport, RuleSpec, RuleTest, parse_test_case
+from ..rules.model import SEVERITIES, LoadError, LoadReport, RuleSpec, RuleTest, parse_test_case, read_rule_text
 from ..stages import ANSWER_TYPES, BatchStage, MatchExtras, fault_line
 
 log = logging.getLogger("kestrel.lua")
@@ -284,11 +284,9 @@ class LuaRuleHost:
         return path.endswith(".lua")
 
     def load(self, path: str, engine: Any, report: LoadReport) -> None:
-        try:
-            with open(path, encoding="utf-8") as f:
-                code = f.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            report.errors.append(LoadError(path, 0, 0, f"cannot read: {exc}"))
+        code, error = read_rule_text(path)
+        if code is None:
+            report.errors.append(error)  # type: ignore[arg-type]
             return
         from .lua_sandbox import LoadFailed
 

@@ -30,7 +30,7 @@ from ..eql.errors import EqlError
 from ..eql.parser import parse_query
 from ..events import make_getter, parse_field_path, to_ns
 from ..hookspecs import hookimpl
-from ..rules.model import LoadError, LoadReport, RuleSpec
+from ..rules.model import LoadError, LoadReport, RuleSpec, read_rule_text
 from ..stages import ANSWER_TYPES, BatchStage, MatchExtras, fault_line
 from .wasm_manifest import MANIFEST_FILE, SECTION_NAME, Manifest, custom_sections, parse_manifest
 from .wasm_errors import Fault, ModuleRefused
@@ -282,11 +282,9 @@ def read_module(path: str) -> tuple[bytes | None, str | None, str, LoadError | N
     a Wasm rule directory (its manifest and built module) or a ``.wasm``."""
     if os.path.isdir(path):
         mpath = os.path.join(path, MANIFEST_FILE)
-        try:
-            with open(mpath, encoding="utf-8") as f:
-                text = f.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            return None, None, mpath, LoadError(mpath, 0, 0, f"cannot read: {exc}")
+        text, error = read_rule_text(mpath)
+        if text is None:
+            return None, None, mpath, error
         wpath = os.path.join(path, BUILT_NAME)
         if not os.path.exists(wpath):
             return None, text, mpath, LoadError(mpath, 1, 1, f"the module is not built: run `kestrel rules build {path}`")

@@ -83,6 +83,15 @@ class LoadError:
         return f"{head}\n{self.detail}" if self.detail else head
 
 
+def read_rule_text(path: str) -> tuple[str | None, LoadError | None]:
+    """A rule file's text, or the located error saying why it cannot be read."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read(), None
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, LoadError(path, 0, 0, f"cannot read: {exc}")
+
+
 @dataclass
 class LoadReport:
     rules: list[Any] = field(default_factory=list)  # engine Rules that loaded
