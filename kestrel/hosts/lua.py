@@ -27,7 +27,7 @@ from ..eql.errors import EqlError
 from ..eql.parser import parse_query
 from ..events import make_getter, parse_field_path, to_ns
 from ..hookspecs import hookimpl
-from ..rules.model import SEVERITIES, LoadError, LoadReport, RuleSpec, RuleTest, parse_test_case, read_rule_text
+from ..rules.model import SEVERITIES, LoadError, LoadReport, RuleSpec, RuleTest, bounded_numbers, parse_test_case, read_rule_text
 from ..stages import ANSWER_TYPES, BatchStage, MatchExtras, fault_line
 
 log = logging.getLogger("kestrel.lua")
@@ -230,18 +230,12 @@ def _limits(raw: Any, err: Any) -> Any:
     if not isinstance(raw, dict):
         err("'limits' must be a table")
         return LuaLimits()
-    vals: dict[str, Any] = {}
     bounds = {"instructions": (1_000, 10**10), "timeout_ms": (1, 60_000), "memory_mb": (1, 4096), "batch": (1, 65_536),
               "latency_ms": (0, 60_000), "max_faults": (1, 10**6)}
     for k in sorted(set(raw) - LIMIT_KEYS):
         err(f"limits: unknown key {k!r} (known: {', '.join(sorted(LIMIT_KEYS))})")
-    for k, (lo, hi) in bounds.items():
-        if k in raw:
-            v = raw[k]
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
-                err(f"limits.{k} must be a number from {lo} to {hi}")
-                continue
-            vals[k] = v if k in ("timeout_ms", "latency_ms") else int(v)
+    vals = bounded_numbers(raw, bounds, {"timeout_ms", "latency_ms"},
+                           lambda k, lo, hi: err(f"limits.{k} must be a number from {lo} to {hi}"))
     return LuaLimits(**vals)
 
 

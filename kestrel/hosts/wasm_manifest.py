@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import DIALECTS
-from ..rules.model import SEVERITIES, LoadError, RuleTest, parse_test_case
+from ..rules.model import SEVERITIES, LoadError, RuleTest, bounded_numbers, parse_test_case
 from ..rules.toml_format import toml_error
 
 ABI_VERSION = 1
@@ -222,16 +222,9 @@ def _limits(raw: Any, err: Any) -> Limits:
         return Limits()
     for k in sorted(set(raw) - LIMIT_KEYS):
         err(f"[limits]: unknown key {k!r} (known: {', '.join(sorted(LIMIT_KEYS))})", rf"^\s*{re.escape(k)}\s*=")
-    values: dict[str, Any] = {}
     bounds = {"fuel": (1_000, 10**12), "memory_mb": (1, 4096), "batch": (1, 65_536), "latency_ms": (0, 60_000), "timeout_ms": (20, 600_000), "max_faults": (1, 10**6)}
-    for k, (lo, hi) in bounds.items():
-        if k not in raw:
-            continue
-        v = raw[k]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
-            err(f"[limits] {k} must be a number from {lo} to {hi}", rf"^\s*{k}\s*=")
-            continue
-        values[k] = v if k in ("latency_ms", "timeout_ms") else int(v)
+    values = bounded_numbers(raw, bounds, {"latency_ms", "timeout_ms"},
+                             lambda k, lo, hi: err(f"[limits] {k} must be a number from {lo} to {hi}", rf"^\s*{k}\s*="))
     return Limits(**values)
 
 

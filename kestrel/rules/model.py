@@ -83,6 +83,23 @@ class LoadError:
         return f"{head}\n{self.detail}" if self.detail else head
 
 
+def bounded_numbers(raw: dict, bounds: dict[str, tuple[float, float]], floats: set[str] | frozenset[str],
+                    bad: Any) -> dict[str, Any]:
+    """The keys of ``raw`` named in ``bounds`` that hold a number within
+    their (low, high); others are reported with ``bad(key, low, high)``.
+    Keys in ``floats`` keep fractions; the rest become integers."""
+    out: dict[str, Any] = {}
+    for k, (lo, hi) in bounds.items():
+        if k not in raw:
+            continue
+        v = raw[k]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+            bad(k, lo, hi)
+            continue
+        out[k] = v if k in floats else int(v)
+    return out
+
+
 def read_rule_text(path: str) -> tuple[str | None, LoadError | None]:
     """A rule file's text, or the located error saying why it cannot be read."""
     try:
