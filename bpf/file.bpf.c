@@ -143,7 +143,11 @@ static __always_inline int do_open(struct k_config *c, struct pt_regs *regs, lon
 	return 0;
 }
 
-static __always_inline int do_unlink(struct k_config *c, struct pt_regs *regs, long nr, long ret)
+/*
+ * unlink/unlinkat/rmdir and mkdir/mkdirat: one location and a flags word
+ * (AT_REMOVEDIR for rmdir, the mode for mkdir), in the same record layout.
+ */
+static __always_inline int do_dir_op(struct k_config *c, struct pt_regs *regs, long nr, long ret, __u32 kind)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	struct k_unlink *e;
@@ -158,49 +162,19 @@ static __always_inline int do_unlink(struct k_config *c, struct pt_regs *regs, l
 	if (!buf)
 		return 0;
 	e = (struct k_unlink *)buf;
-	fill_hdr(&e->h, t, K_UNLINK);
+	fill_hdr(&e->h, t, kind);
 	e->nr = nr;
 	e->ret = ret;
-	e->flags = 0;
-	if (nr == NR_unlinkat) {
+	if (nr == NR_unlinkat || nr == NR_mkdirat) {
 		dfd = (int)SC_ARG0(regs);
 		upath = (const char *)SC_ARG1(regs);
 		e->flags = SC_ARG2(regs);
 	} else {
 		upath = (const char *)SC_ARG0(regs);
-		if (nr == NR_rmdir)
-			e->flags = 0x200; /* AT_REMOVEDIR */
-	}
-	off = put_loc(buf, sizeof(*e), t, dfd, upath, &e->loc);
-	submit(buf, off, FAM_FILE);
-	return 0;
-}
-
-static __always_inline int do_mkdir(struct k_config *c, struct pt_regs *regs, long nr, long ret)
-{
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	struct k_unlink *e;
-	int dfd = AT_FDCWD;
-	const char *upath;
-	__u8 *buf;
-	__u32 off;
-
-	if (ret < 0 && !(c->file_flags & CFG_FILE_FAILED))
-		return 0;
-	buf = get_scratch();
-	if (!buf)
-		return 0;
-	e = (struct k_unlink *)buf;
-	fill_hdr(&e->h, t, K_MKDIR);
-	e->nr = nr;
-	e->ret = ret;
-	if (nr == NR_mkdirat) {
-		dfd = (int)SC_ARG0(regs);
-		upath = (const char *)SC_ARG1(regs);
-		e->flags = SC_ARG2(regs);
-	} else {
-		upath = (const char *)SC_ARG0(regs);
-		e->flags = SC_ARG1(regs);
+		if (nr == NR_mkdir)
+			e->flags = SC_ARG1(regs);
+		else
+			e->flags = nr == NR_rmdir ? 0x200 /* AT_REMOVEDIR */ : 0;
 	}
 	off = put_loc(buf, sizeof(*e), t, dfd, upath, &e->loc);
 	submit(buf, off, FAM_FILE);
@@ -379,14 +353,14 @@ int kestrel_file_exit(struct bpf_raw_tracepoint_args *ctx)
 	case NR_unlink:
 	case NR_unlinkat:
 	case NR_rmdir:
-		return do_unlink(c, regs, nr, ret);
+		return do_dir_op(c, regs, nr, ret, K_UNLINK);
 	case NR_rename:
 	case NR_renameat:
 	case NR_renameat2:
 		return do_rename(c, regs, nr, ret);
 	case NR_mkdir:
 	case NR_mkdirat:
-		return do_mkdir(c, regs, nr, ret);
+		return do_dir_op(c, regs, nr, ret, K_MKDIR);
 	case NR_link:
 	case NR_linkat:
 	case NR_symlink:
