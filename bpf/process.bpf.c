@@ -14,6 +14,28 @@ static __always_inline __u32 pid_of(struct pid *p)
 	return p ? BPF_CORE_READ(p, numbers[0].nr) : 0;
 }
 
+/*
+ * Copy [start, end) of the process's memory (argv or environ), at most max
+ * bytes, into the record at off; mask (a power of two minus one, at least
+ * max) bounds the length for the verifier. Returns the new offset.
+ */
+static __always_inline __u32 put_user_span(__u8 *buf, __u32 off, unsigned long start, unsigned long end,
+					   __u32 max, __u32 mask, __u32 *len_out, __u32 *trunc_out)
+{
+	unsigned long len = end > start ? end - start : 0;
+
+	*trunc_out = len > max;
+	if (len > max)
+		len = max;
+	len &= mask;
+	if (len && bpf_probe_read_user(buf + (off & SCRATCH_MASK), len, (void *)start) == 0)
+		off += len;
+	else
+		len = 0;
+	*len_out = len;
+	return off;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(kestrel_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -23,8 +45,7 @@ int BPF_PROG(kestrel_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 	struct path_out po = {};
 	struct file *f;
 	__u8 *buf;
-	__u32 off, max;
-	unsigned long start, end, len;
+	__u32 off, max, len = 0, trunc = 0;
 
 	if (!c)
 		return 0;
@@ -52,42 +73,19 @@ int BPF_PROG(kestrel_exec, struct task_struct *p, pid_t old_pid, struct linux_bi
 	e->cwd_flags = po.flags;
 
 	mm = BPF_CORE_READ(p, mm);
-	start = BPF_CORE_READ(mm, arg_start);
-	end = BPF_CORE_READ(mm, arg_end);
-	len = end > start ? end - start : 0;
 	max = c->args_max;
-	if (max > ARGS_MAX)
-		max = ARGS_MAX;
-	e->args_trunc = len > max;
-	if (len > max)
-		len = max;
-	len &= (ARGS_MAX * 2 - 1);
-	if (len && bpf_probe_read_user(buf + (off & SCRATCH_MASK), len, (void *)start) == 0)
-		off += len;
-	else
-		len = 0;
+	off = put_user_span(buf, off, BPF_CORE_READ(mm, arg_start), BPF_CORE_READ(mm, arg_end),
+			    max > ARGS_MAX ? ARGS_MAX : max, ARGS_MAX * 2 - 1, &len, &trunc);
 	e->args_len = len;
-
+	e->args_trunc = trunc;
 	len = 0;
+	trunc = 0;
 	max = c->env_max;
-	if (max) {
-		if (max > ENV_MAX)
-			max = ENV_MAX;
-		start = BPF_CORE_READ(mm, env_start);
-		end = BPF_CORE_READ(mm, env_end);
-		len = end > start ? end - start : 0;
-		e->env_trunc = len > max;
-		if (len > max)
-			len = max;
-		len &= (ENV_MAX * 2 - 1);
-		if (len && bpf_probe_read_user(buf + (off & SCRATCH_MASK), len, (void *)start) == 0)
-			off += len;
-		else
-			len = 0;
-	} else {
-		e->env_trunc = 0;
-	}
+	if (max)
+		off = put_user_span(buf, off, BPF_CORE_READ(mm, env_start), BPF_CORE_READ(mm, env_end),
+				    max > ENV_MAX ? ENV_MAX : max, ENV_MAX * 2 - 1, &len, &trunc);
 	e->env_len = len;
+	e->env_trunc = trunc;
 	submit(buf, off, FAM_PROCESS);
 	return 0;
 }
